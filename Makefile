@@ -1,0 +1,54 @@
+# infsh-harness — every command installs what it needs first, so each works alone on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+HARNESS := $(BIN)/infsh-harness
+PORT ?= 8080
+PROFILE ?= documented
+
+.PHONY: install run test lint mock contract load drift bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
+
+## the main job: mock + contract + short load + drift; reports under reports/
+run: install
+	$(HARNESS) run --out reports
+
+test: install lint
+	$(BIN)/python -m pytest tests
+
+lint: install
+	$(BIN)/ruff check src tests contract_tests load bench
+	$(BIN)/mypy
+	npx --no-install redocly lint openapi/tasks.yaml --format=stylish
+
+mock: install
+	$(HARNESS) mock --host 127.0.0.1 --port $(PORT) --profile $(PROFILE)
+
+contract: install
+	$(HARNESS) contract --out reports/contract
+
+load: install
+	$(HARNESS) load --out reports/load
+
+drift: install
+	$(HARNESS) drift --format md,json,junit --out reports/drift
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules reports .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info
