@@ -92,10 +92,14 @@ class Spec:
         varnames = schema.get("x-enum-varnames")
         descriptions = schema.get("x-enum-descriptions")
         terminal = set(schema.get("x-terminal", ()))
-        lists = (codes, names, varnames, descriptions)
-        if not all(isinstance(x, list) for x in lists) or len({len(x) for x in lists}) != 1:
+        if not (
+            isinstance(codes, list)
+            and isinstance(names, list)
+            and isinstance(varnames, list)
+            and isinstance(descriptions, list)
+            and len(codes) == len(names) == len(varnames) == len(descriptions)
+        ):
             raise SpecError("TaskStatus needs enum, x-enum-names, x-enum-varnames, x-enum-descriptions of one length")
-        assert codes is not None and names and varnames and descriptions
         return tuple(
             StatusInfo(int(c), str(v), str(n), str(d), int(c) in terminal)
             for c, n, v, d in zip(codes, names, varnames, descriptions, strict=True)

@@ -1,0 +1,136 @@
+"""Explicit configuration of the mock: everything it reads comes from here, nothing from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BUGS", "DEFAULT_KEYS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
+
+DEFAULT_KEYS: tuple[str, ...] = ("inf_test_key", "inf_test_key_2")
+PROFILES: tuple[str, ...] = ("documented", "wire")
+
+# Seeded bugs: each breaks exactly one documented rule. Only the harness' own tests turn them on,
+# to prove the contract suite catches every rule.
+BUGS: Mapping[str, str] = {
+    "status_backwards": "every other read of a running task shows the previous status",
+    "terminal_not_final": "cancelling a terminal task turns it into Cancelled",
+    "failed_without_error": "a failed task has an empty error",
+    "completed_without_output": "a completed task has no output",
+    "webhook_twice": "every webhook is delivered twice",
+    "webhook_missing": "no webhook is ever sent",
+    "webhook_wrong_status": "the webhook reports Running instead of the terminal status",
+    "webhook_bad_payload": "the webhook payload lacks updated_at",
+    "default_no_wait": "a run without wait=false does not wait",
+    "no_wait_waits": "wait=false waits for the task anyway",
+    "undocumented_status": "a cancelled task reports status 12",
+    "input_not_echoed": "the task's input is not the input sent",
+    "created_at_unstable": "created_at changes on every read",
+    "bad_timestamp": "created_at is not ISO 8601",
+    "session_id_changes": "continuing a session returns a new session id",
+    "no_session_id": "session: new returns no session_id",
+    "session_timeout_unbounded": "session_timeout outside 1-3600 is accepted",
+    "session_timeout_without_new": "session_timeout is accepted without session: new",
+    "auth_optional": "a request without a key is served as the first key",
+    "bad_key_accepted": "any bearer key is accepted",
+    "isolation_broken": "any key can read and cancel any task",
+    "unknown_task_500": "an unknown task id gives 500",
+    "cancel_not_sticky": "a cancelled task later reads as Running again",
+    "cancel_ignored": "cancel answers Cancelled but the task runs on",
+    "text_errors": "error responses are text/plain",
+    "error_body_string": "error responses are a bare JSON string",
+}
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Injected faults on the public API (not on ``/_mock/``) and on webhook delivery."""
+
+    latency_ms_min: float = 0.0
+    latency_ms_max: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 500
+    rate_limit_rate: float = 0.0
+    retry_after_s: int = 1
+    webhook_drop_rate: float = 0.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_delay_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "rate_limit_rate", "webhook_drop_rate", "webhook_duplicate_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {value}")
+        if self.latency_ms_min < 0 or self.latency_ms_max < 0 or self.webhook_delay_ms < 0:
+            raise ValueError("latencies and delays must not be negative")
+        if self.latency_ms_max and self.latency_ms_max < self.latency_ms_min:
+            raise ValueError("latency_ms_max must not be below latency_ms_min")
+        if not 500 <= self.error_status <= 599:
+            raise ValueError(f"error_status must be a 5xx code, not {self.error_status}")
+        if self.retry_after_s < 0:
+            raise ValueError("retry_after_s must not be negative")
+
+    @property
+    def active(self) -> bool:
+        return self != Faults()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Faults:
+        """Build from JSON; unknown keys and wrong types raise ``ValueError`` naming them."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown fault settings: {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            want = int if known[name].type == "int" else float
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number")
+            if want is int and value != int(value):
+                raise ValueError(f"{name} must be a whole number")
+            values[name] = want(value)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """Where and how hard the mock tries to deliver webhooks."""
+
+    allow_hosts: frozenset[str] = frozenset()
+    max_attempts: int = 10
+    backoff_initial_s: float = 0.05
+    backoff_max_s: float = 2.0
+    attempt_timeout_s: float = 5.0
+    budget_s: float = 30.0
+    history: int = 10_000
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    profile: str = "documented"
+    keys: tuple[str, ...] = DEFAULT_KEYS
+    timing: str = "fast"
+    phase_ms: float | None = None
+    max_wait_s: float = 60.0
+    task_ttl_s: float = 3600.0
+    session_timeout_s: float = 300.0
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    faults: Faults = field(default_factory=Faults)
+    bugs: frozenset[str] = frozenset()
+    seed: int | None = None
+    apps_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r} (choose from {', '.join(PROFILES)})")
+        unknown = sorted(self.bugs - set(BUGS))
+        if unknown:
+            raise ValueError(f"unknown bug flags: {', '.join(unknown)}")
+        if not self.keys:
+            raise ValueError("at least one API key is needed")
+        if self.max_wait_s <= 0 or self.task_ttl_s <= 0 or self.session_timeout_s <= 0:
+            raise ValueError("max_wait_s, task_ttl_s and session_timeout_s must be positive")
+        if self.phase_ms is not None and self.phase_ms < 0:
+            raise ValueError("phase_ms must not be negative")

@@ -1,0 +1,365 @@
+"""The mock's state machine: tasks, sessions and their lifecycle, with no HTTP and an injected clock.
+
+A task's status is a pure function of the clock: at creation it gets a schedule (the cumulative end
+of each non-terminal phase), and every read computes where on that schedule "now" falls. Nothing
+ticks in the background, a read is O(1), and a cancel racing the last phase is decided by one
+comparison, so exactly one terminal state wins. The HTTP layer asks ``terminal_at`` when it needs
+to wake up (a waiting request, a webhook) and calls ``finalize`` to claim the single terminal event.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from infsh_harness.mock.apps import AppCatalog, AppDef
+from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.errors import InvalidRequest, NotFound, SessionExpired, Unauthorized
+
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "FAILED",
+    "Clock",
+    "FakeClock",
+    "MockBackend",
+    "Session",
+    "SystemClock",
+    "Task",
+    "TaskView",
+]
+
+COMPLETED, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class Task:
+    __slots__ = (
+        "id", "owner", "app", "input", "setup", "infra", "workers", "webhook", "session_id",
+        "created_at", "ends", "outcome", "output", "error", "cancelled_at", "finalized", "reads",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        task_id: str,
+        owner: str,
+        app: str,
+        input: dict[str, Any],
+        ends: tuple[float, ...],
+        outcome: str,
+        created_at: float,
+    ) -> None:
+        self.id = task_id
+        self.owner = owner
+        self.app = app
+        self.input = input
+        self.setup: dict[str, Any] | None = None
+        self.infra: str | None = None
+        self.workers: list[str] | None = None
+        self.webhook: str | None = None
+        self.session_id: str | None = None
+        self.created_at = created_at
+        self.ends = ends
+        self.outcome = outcome
+        self.output: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.cancelled_at: float | None = None
+        self.finalized = False
+        self.reads = 0
+
+    @property
+    def finishes_at(self) -> float:
+        return self.created_at + self.ends[-1]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as it stands at one instant: what every rendering is made from."""
+
+    task: Task
+    status: str  # a documented status varname, e.g. RUNNING or COMPLETED
+    updated_at: float
+    output: dict[str, Any] | None
+    error: str | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass
+class Session:
+    id: str
+    owner: str
+    app: str
+    timeout_s: float
+    last_active: float
+    ended: bool = False
+
+    def expired(self, now: float) -> bool:
+        return now - self.last_active > self.timeout_s
+
+
+class MockBackend:
+    """Tasks and sessions of every key. One instance per server; ``reset`` empties it."""
+
+    def __init__(
+        self,
+        config: MockConfig,
+        catalog: AppCatalog,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.phases: tuple[str, ...] = catalog.phases
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random(config.seed)
+        self.bugs = config.bugs
+        self.keys = frozenset(config.keys)
+        self.timing = config.timing
+        self.phase_ms = config.phase_ms
+        self.tasks: dict[str, Task] = {}
+        self.sessions: dict[str, Session] = {}
+        self._expiry: deque[tuple[float, str]] = deque()
+
+    # --- administration ------------------------------------------------------------------
+    def reset(self) -> None:
+        self.tasks.clear()
+        self.sessions.clear()
+        self._expiry.clear()
+
+    def set_timing(self, timing: str | None = None, phase_ms: float | None = None) -> None:
+        if timing is not None:
+            if timing not in self.catalog.timings:
+                raise InvalidRequest(f"unknown timing {timing!r}; choose from {', '.join(self.catalog.timings)}")
+            self.timing = timing
+        self.phase_ms = phase_ms
+
+    def _new_id(self, prefix: str) -> str:
+        n = self.rng.getrandbits(104)
+        chars = []
+        for _ in range(20):
+            n, r = divmod(n, 36)
+            chars.append(_ID_ALPHABET[r])
+        return prefix + "".join(chars)
+
+    # --- auth ----------------------------------------------------------------------------
+    def authenticate(self, authorization: str | None) -> str:
+        """The key a request acts as, from its ``Authorization`` header value."""
+        key = None
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                key = token.strip()
+        if key is None:
+            if "auth_optional" in self.bugs:
+                return self.config.keys[0]
+            raise Unauthorized("missing API key: send Authorization: Bearer <key>")
+        if key not in self.keys:
+            if "bad_key_accepted" in self.bugs:
+                return self.config.keys[0]
+            raise Unauthorized("invalid API key")
+        return key
+
+    # --- tasks ---------------------------------------------------------------------------
+    def create_task(self, owner: str, request: Mapping[str, Any]) -> Task:
+        """Create a task from a run request already valid against the spec's ``RunRequest``."""
+        now = self.clock.now()
+        self._sweep(now)
+        app_name: str = request["app"]
+        app = self.catalog.find(app_name)
+        if app is None:
+            raise NotFound(f"app not found: {app_name}", code="app_not_found")
+        session = self._session_for(owner, app_name, request, now)
+        task_id = self._new_id("task_")
+        input_ = dict(request["input"])
+        ends, outcome, output, error = self._plan(app, input_, task_id)
+        task = Task(task_id, owner, app_name, input_, ends, outcome, now)
+        task.output, task.error = output, error
+        task.setup = request.get("setup")
+        task.infra = request.get("infra")
+        task.workers = request.get("workers")
+        task.webhook = request.get("webhook")
+        if session is not None:
+            task.session_id = session.id
+            session.last_active = max(session.last_active, task.finishes_at)
+        self.tasks[task_id] = task
+        self._expiry.append((now + self.config.task_ttl_s, task_id))
+        return task
+
+    def _plan(
+        self, app: AppDef, input_: dict[str, Any], task_id: str
+    ) -> tuple[tuple[float, ...], str, dict[str, Any] | None, str | None]:
+        if self.phase_ms is not None:
+            ends = tuple(self.phase_ms / 1000.0 * (i + 1) for i in range(len(self.phases)))
+        else:
+            ends = app.phase_ends[self.timing]
+        outcome, output, error = app.outcome, None, None
+        if app.seconds_from_input:
+            seconds = input_.get(app.seconds_from_input, app.default_seconds)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+                0 <= seconds <= app.max_seconds
+            ):
+                outcome = FAILED
+                error = f"input.{app.seconds_from_input} must be a number from 0 to {app.max_seconds:g}"
+            else:
+                ends = self._stretch_running(ends, float(seconds))
+        if outcome == COMPLETED:
+            output = self._output(app, input_, task_id)
+            if "completed_without_output" in self.bugs:
+                output = None
+        else:
+            message = input_.get(app.error_from_input) if app.error_from_input else None
+            error = error or (message if isinstance(message, str) and message else app.default_error)
+            if "failed_without_error" in self.bugs:
+                error = ""
+        return ends, outcome, output, error
+
+    def _stretch_running(self, ends: tuple[float, ...], seconds: float) -> tuple[float, ...]:
+        """Make the RUNNING phase last ``seconds``."""
+        i = self.phases.index("RUNNING")
+        durations = [b - a for a, b in zip((0.0, *ends), ends, strict=False)]
+        durations[i] = seconds
+        total, out = 0.0, []
+        for d in durations:
+            total += d
+            out.append(total)
+        return tuple(out)
+
+    @staticmethod
+    def _output(app: AppDef, input_: dict[str, Any], task_id: str) -> dict[str, Any]:
+        if app.output_kind == "echo":
+            return {"echo": input_}
+        if app.output_kind == "image":
+            return {"image": {"uri": f"https://mock.inference.sh/outputs/{task_id}.png"}}
+        if app.output_kind == "slept":
+            return {"slept": input_.get(app.seconds_from_input or "seconds", app.default_seconds)}
+        return {}
+
+    def get_task(self, owner: str, task_id: str) -> Task:
+        task = self.tasks.get(task_id)
+        if task is None or (task.owner != owner and "isolation_broken" not in self.bugs):
+            raise NotFound(f"task not found: {task_id}", code="task_not_found")
+        return task
+
+    def view(self, task: Task) -> TaskView:
+        """The task as it stands now."""
+        now = self.clock.now()
+        task.reads += 1
+        if task.cancelled_at is not None:
+            return TaskView(task, CANCELLED, task.cancelled_at, None, None)
+        elapsed = now - task.created_at
+        for i, end in enumerate(task.ends):
+            if elapsed < end:
+                if "status_backwards" in self.bugs and i >= 2 and task.reads % 2 == 0:
+                    i -= 1
+                started = task.created_at + (task.ends[i - 1] if i else 0.0)
+                return TaskView(task, self.phases[i], started, None, None)
+        return TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
+
+    def cancel_task(self, owner: str, task_id: str) -> TaskView:
+        """Cancel if not terminal; a terminal task is left as it is. Returns the state after."""
+        task = self.get_task(owner, task_id)
+        current = self.view(task)
+        if current.terminal and "terminal_not_final" not in self.bugs:
+            return current
+        if current.status == CANCELLED:
+            return current
+        if "cancel_ignored" in self.bugs:
+            return TaskView(task, CANCELLED, self.clock.now(), None, None)
+        task.cancelled_at = self.clock.now()
+        return self.view(task)
+
+    def terminal_at(self, task: Task) -> float:
+        """When the task is (or will be) terminal, if nobody cancels it first."""
+        return task.cancelled_at if task.cancelled_at is not None else task.finishes_at
+
+    def finalize(self, task: Task) -> TaskView | None:
+        """Claim the task's one terminal event: its final view the first time, ``None`` after.
+
+        Also ``None`` while the task is not terminal yet."""
+        if task.finalized:
+            return None
+        view = self.view(task)
+        if not view.terminal:
+            return None
+        task.finalized = True
+        return view
+
+    # --- sessions ------------------------------------------------------------------------
+    def _session_for(
+        self, owner: str, app: str, request: Mapping[str, Any], now: float
+    ) -> Session | None:
+        name = request.get("session")
+        timeout = request.get("session_timeout")
+        if timeout is not None and name != "new" and "session_timeout_without_new" not in self.bugs:
+            raise InvalidRequest('session_timeout is only allowed with session: "new"')
+        if name is None:
+            return None
+        if name == "new":
+            created = Session(
+                self._new_id("sess_"),
+                owner,
+                app,
+                float(timeout) if timeout is not None else self.config.session_timeout_s,
+                now,
+            )
+            self.sessions[created.id] = created
+            return created
+        session = self.sessions.get(name)
+        if session is None or session.owner != owner:
+            raise NotFound(f"session not found: {name}", code="session_not_found")
+        if session.expired(now):
+            raise SessionExpired(f"session expired: {name}")
+        session.last_active = now
+        if "session_id_changes" in self.bugs:
+            return Session(self._new_id("sess_"), owner, app, session.timeout_s, now)
+        return session
+
+    def get_session(self, owner: str, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None or session.owner != owner:
+            raise NotFound(f"session not found: {session_id}", code="session_not_found")
+        return session
+
+    # --- memory bound --------------------------------------------------------------------
+    def _sweep(self, now: float, budget: int = 4) -> None:
+        """Forget up to ``budget`` tasks whose TTL has passed (amortised O(1) per create)."""
+        expiry = self._expiry
+        while budget and expiry and expiry[0][0] <= now:
+            _, task_id = expiry.popleft()
+            self.tasks.pop(task_id, None)
+            budget -= 1
+        if len(self.sessions) > 4 * len(self.tasks) + 64:
+            self.sessions = {k: s for k, s in self.sessions.items() if not s.expired(now)}
+
+    def statuses(self) -> Sequence[str]:
+        return (*self.phases, COMPLETED, FAILED, CANCELLED)

@@ -1,0 +1,95 @@
+"""Renderings of the model: the documented profile's JSON shapes and its error body.
+
+A renderer turns a ``TaskView`` (or a ``MockError``) into what one profile puts on the wire; the
+status numbers come from the spec (``TaskStatus`` by its varnames), never from this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from infsh_harness.mock.errors import MethodNotAllowed, MockError
+from infsh_harness.mock.http import Response
+from infsh_harness.mock.models import TaskView
+from infsh_harness.spec import Spec
+
+__all__ = ["DocumentedRenderer", "Renderer", "iso_ms"]
+
+
+def iso_ms(epoch: float) -> str:
+    """``2024-01-15T10:30:00.123Z``."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Renderer(Protocol):
+    def task(self, view: TaskView) -> dict[str, Any]: ...
+    def cancel(self, view: TaskView) -> dict[str, Any]: ...
+    def webhook(self, view: TaskView) -> dict[str, Any]: ...
+    def error(self, exc: MockError) -> Response: ...
+
+
+class DocumentedRenderer:
+    def __init__(self, spec: Spec, bugs: frozenset[str] = frozenset()) -> None:
+        self.codes = {s.varname: s.code for s in spec.statuses}
+        self.bugs = bugs
+        if "undocumented_status" in bugs:
+            self.codes["CANCELLED"] = max(self.codes.values()) + 1
+        self.timestamp: Callable[[float], str] = iso_ms
+        if "bad_timestamp" in bugs:
+            self.timestamp = lambda t: datetime.fromtimestamp(t, UTC).strftime("%d/%m/%Y %H:%M")
+
+    def _created_at(self, view: TaskView) -> str:
+        created = view.task.created_at
+        if "created_at_unstable" in self.bugs:
+            created += view.task.reads
+        return self.timestamp(created)
+
+    def task(self, view: TaskView) -> dict[str, Any]:
+        task = view.task
+        input_ = task.input
+        if "input_not_echoed" in self.bugs:
+            input_ = {k: v for k, v in input_.items() if False} if input_ else {"unexpected": True}
+        session_id = None if "no_session_id" in self.bugs else task.session_id
+        return {
+            "id": task.id,
+            "status": self.codes[view.status],
+            "input": input_,
+            "output": view.output,
+            "error": view.error,
+            "session_id": session_id,
+            "created_at": self._created_at(view),
+        }
+
+    def cancel(self, view: TaskView) -> dict[str, Any]:
+        return {"id": view.task.id, "status": self.codes[view.status], "cancelled": view.status == "CANCELLED"}
+
+    def webhook(self, view: TaskView) -> dict[str, Any]:
+        task = view.task
+        status = self.codes["RUNNING"] if "webhook_wrong_status" in self.bugs else self.codes[view.status]
+        payload = {
+            "id": task.id,
+            "status": status,
+            "output": view.output,
+            "error": view.error or "",
+            "session_id": task.session_id,
+            "created_at": self.timestamp(task.created_at),
+            "updated_at": self.timestamp(view.updated_at),
+        }
+        if "webhook_bad_payload" in self.bugs:
+            del payload["updated_at"]
+        return payload
+
+    def error(self, exc: MockError) -> Response:
+        if "text_errors" in self.bugs:
+            response = Response(exc.status_code, exc.message.encode(), "text/plain; charset=utf-8")
+        elif "error_body_string" in self.bugs:
+            response = Response(exc.status_code, orjson.dumps(exc.message))
+        else:
+            response = Response.json(exc.status_code, {"error": exc.message, "code": exc.code})
+        if isinstance(exc, MethodNotAllowed):
+            response.headers.append((b"allow", ", ".join(exc.allow).encode()))
+        return response

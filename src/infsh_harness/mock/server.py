@@ -1,0 +1,109 @@
+"""Serving the mock with uvicorn: in the foreground (the CLI) or in a background thread (tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from infsh_harness.mock.app import MockApp, create_app
+from infsh_harness.mock.config import MockConfig
+
+__all__ = ["MockServer", "serve_in_thread"]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, told when it is listening, and releasing waiting requests before it stops."""
+
+    def __init__(self, config: uvicorn.Config, mock: MockApp, on_ready: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self.mock = mock
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            host = f"[{host}]" if ":" in host else host
+            self.on_ready(f"http://{host}:{port}")
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        self.mock.begin_shutdown()
+        await super().shutdown(sockets)
+
+
+class MockServer:
+    """The mock on ``host:port`` (port 0: a free one), with its ``app`` reachable for tests."""
+
+    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config or MockConfig()
+        self.app = create_app(self.config)
+        self.url = ""
+        self._ready = threading.Event()
+        uv_config = uvicorn.Config(
+            self.app,
+            host=host,
+            port=port,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+        self.server = _Server(uv_config, self.app, self._on_ready)
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[str], None]] = []
+
+    def _on_ready(self, url: str) -> None:
+        self.url = url
+        self._ready.set()
+        for listener in self._listeners:
+            listener(url)
+
+    def on_ready(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def run(self) -> None:
+        """Serve in this thread until interrupted."""
+        self.server.run()
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        """Serve in a background thread; return the base URL once it listens."""
+        self._thread = threading.Thread(target=self._thread_main, name="infsh-mock", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            self.stop()
+            raise RuntimeError(f"the mock did not start within {timeout_s} s")
+        return self.url
+
+    def _thread_main(self) -> None:
+        asyncio.run(self.server.serve())
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+
+@contextmanager
+def serve_in_thread(
+    profile: str = "documented",
+    config: MockConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Iterator[str]:
+    """Run the mock in a background thread; yields its base URL, stops it on exit."""
+    if config is None:
+        config = MockConfig(profile=profile)
+    elif config.profile != profile and profile != "documented":
+        raise ValueError(f"profile {profile!r} disagrees with config.profile {config.profile!r}")
+    server = MockServer(config, host, port)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
