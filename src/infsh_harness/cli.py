@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "contract": "infsh_harness.contract_cli",
     "load": "infsh_harness.loadrun.cli",
     "drift": "infsh_harness.drift.cli",
+    "run": "infsh_harness.runall",
 }
 
 
@@ -29,7 +30,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="infsh-harness", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(
+        prog="infsh-harness",
+        description="Contract tests, a stateful mock, load runs and a drift report for the inference.sh Tasks API.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module_name in COMMANDS.values():
         try:

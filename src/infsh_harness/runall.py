@@ -1,0 +1,178 @@
+"""``infsh-harness run``: the main job — mock, contract suite, a short load run and the drift report.
+
+Starts the embedded mock (unless ``--base-url`` names a server), runs each step as its own
+``infsh-harness`` sub-command against it, and writes ``OUT/index.md`` linking every report. The
+exit code is non-zero when any gating step failed; the drift report of the ``wire`` profile (what
+production speaks today) is informational: it shows the gap the drift report exists to find.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "main"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    argv: tuple[str, ...]
+    report: str
+    gating: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: Step
+    exit_code: int
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_code == 0:
+            return "pass"
+        return "FAIL" if self.step.gating else f"exit {self.exit_code} (informational)"
+
+
+def add_parser(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "run", help="mock + contract suite + short load run + drift report", description=__doc__
+    )
+    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
+    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument("--load-time", default="10s", help="duration of the load run (default 10s)")
+    p.add_argument("--skip", action="append", default=[], choices=["contract", "load", "drift"])
+    p.set_defaults(func=main)
+
+
+def _harness(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "infsh_harness.cli", *args)
+
+
+@contextmanager
+def _mock(profile: str, deadline_s: float = 30.0) -> Iterator[str]:
+    """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL."""
+    proc = subprocess.Popen(
+        _harness("mock", "--host", "127.0.0.1", "--port", "0", "--profile", profile),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        started = time.monotonic()
+        line = ""
+        while time.monotonic() - started < deadline_s:
+            line = proc.stdout.readline()
+            if line.startswith("listening on ") or not line:
+                break
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the {profile} mock did not start")
+        yield line.removeprefix("listening on ").strip()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def plan(base_url: str, out: Path, load_time: str, skip: Sequence[str]) -> list[Step]:
+    steps = [
+        Step(
+            "contract",
+            _harness("contract", "--base-url", base_url, "--out", str(out / "contract")),
+            "contract/summary.md",
+        ),
+        Step(
+            "load",
+            _harness("load", "--host", base_url, "-t", load_time, "--out", str(out / "load")),
+            "load/summary.md",
+        ),
+        Step(
+            "drift",
+            _harness(
+                "drift",
+                "--base-url",
+                base_url,
+                "--format",
+                "md,json,junit",
+                "--out",
+                str(out / "drift"),
+                *[a for har in sorted((out / "contract").glob("**/*.har")) for a in ("--har", str(har))],
+            ),
+            "drift/drift.md",
+        ),
+    ]
+    return [s for s in steps if s.name not in skip]
+
+
+def _run(step: Step, log_dir: Path) -> Outcome:
+    print(f"== {step.name}: {' '.join(step.argv[3:])}", flush=True)
+    started = time.monotonic()
+    log_path = log_dir / f"{step.name}.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        code = subprocess.call(step.argv, stdout=log, stderr=subprocess.STDOUT)
+    outcome = Outcome(step, code, time.monotonic() - started)
+    print(f"   {outcome.verdict} in {outcome.seconds:.1f} s (log: {log_path})", flush=True)
+    return outcome
+
+
+def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
+    lines = [
+        "# infsh-harness run",
+        "",
+        f"Target: `{target}`",
+        "",
+        "| step | verdict | time | report | log |",
+        "|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        report = f"[{o.step.report}]({o.step.report})" if (out / o.step.report).exists() else "(none written)"
+        log = f"logs/{o.step.name}.log"
+        lines.append(f"| {o.step.name} | {o.verdict} | {o.seconds:.1f} s | {report} | [{log}]({log}) |")
+    path = out / "index.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    log_dir = out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    try:
+        if args.base_url:
+            target = args.base_url
+            for step in plan(target, out, args.load_time, args.skip):
+                outcomes.append(_run(step, log_dir))
+        else:
+            with _mock("documented") as target:
+                print(f"embedded mock (documented profile) at {target}", flush=True)
+                for step in plan(target, out, args.load_time, args.skip):
+                    outcomes.append(_run(step, log_dir))
+            if "drift" not in args.skip:
+                with _mock("wire") as wire_url:
+                    wire_step = Step(
+                        "drift-wire",
+                        _harness(
+                            "drift", "--base-url", wire_url, "--format", "md,json", "--out", str(out / "drift-wire")
+                        ),
+                        "drift-wire/drift.md",
+                        gating=False,
+                    )
+                    outcomes.append(_run(wire_step, log_dir))
+    except RuntimeError as exc:
+        print(f"infsh-harness run: error: {exc}", file=sys.stderr)
+        return 2
+    index = write_index(out, target, outcomes)
+    print(f"report: {index}")
+    return 1 if any(o.exit_code != 0 and o.step.gating for o in outcomes) else 0
