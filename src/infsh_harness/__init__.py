@@ -1,7 +1,20 @@
 """Contract tests, a stateful mock, load scenarios and a drift report for the inference.sh Tasks API."""
 
+__version__ = "0.1.0"
+
+from infsh_harness.client import AsyncTasksClient, CancelResult, Task, TasksClient, WebhookPayload, parse_webhook
+from infsh_harness.errors import HarnessError
 from infsh_harness.spec import Spec, load_spec
 
-__all__ = ["Spec", "load_spec", "__version__"]
-
-__version__ = "0.1.0"
+__all__ = [
+    "AsyncTasksClient",
+    "CancelResult",
+    "HarnessError",
+    "Spec",
+    "Task",
+    "TasksClient",
+    "WebhookPayload",
+    "__version__",
+    "load_spec",
+    "parse_webhook",
+]

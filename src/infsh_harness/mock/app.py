@@ -12,7 +12,7 @@ import asyncio
 import importlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,9 +32,9 @@ __all__ = ["MAX_BODY_BYTES", "MockApp", "Request", "Response", "create_app"]
 log = logging.getLogger("infsh_harness.mock")
 MAX_BODY_BYTES = 1 << 20
 
-Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 Handler = Callable[[Request], Awaitable[Response]]
