@@ -12,7 +12,8 @@ import asyncio
 import importlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,7 +28,7 @@ from infsh_harness.mock.render import DocumentedRenderer, Renderer
 from infsh_harness.mock.webhooks import WebhookDispatcher
 from infsh_harness.spec import Spec
 
-__all__ = ["MAX_BODY_BYTES", "MockApp", "Request", "Response", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "MockApp", "Request", "Response", "StreamingResponse", "create_app"]
 
 log = logging.getLogger("infsh_harness.mock")
 MAX_BODY_BYTES = 1 << 20
@@ -35,6 +36,13 @@ MAX_BODY_BYTES = 1 << 20
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class StreamingResponse(Response):
+    """A response sent chunk by chunk (NDJSON, SSE) until ``chunks`` ends or the client goes away."""
+
+    chunks: AsyncGenerator[bytes, None] | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -76,6 +84,7 @@ class MockApp:
         self.rng = rng
         self.closing = False
         self._events: dict[str, asyncio.Event] = {}
+        self._waiting: dict[str, int] = {}  # task id -> requests waiting on it
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self.renderer: Renderer = DocumentedRenderer(spec, config.bugs)
         self.run_validator = self._compile_run_validator(spec)
@@ -140,7 +149,10 @@ class MockApp:
         except Exception:  # a bug in the mock must still answer with the error body, never hang
             log.exception("unhandled error on %s %s", method, path)
             response = self.renderer.error(MockError("internal error in the mock"))
-        await self._send(send, response)
+        if isinstance(response, StreamingResponse) and response.chunks is not None:
+            await self._send_stream(send, receive, response, response.chunks)
+        else:
+            await self._send(send, response)
 
     async def _public(self, request: Request) -> Response:
         faults = self.faults
@@ -206,6 +218,31 @@ class MockApp:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
+    @staticmethod
+    async def _send_stream(
+        send: Send, receive: Receive, response: Response, chunks: AsyncGenerator[bytes, None]
+    ) -> None:
+        headers = [(b"content-type", response.content_type.encode()), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": response.status, "headers": [*headers, *response.headers]})
+        gone = asyncio.ensure_future(receive())  # resolves (http.disconnect) when the client hangs up
+        try:
+            while True:
+                step = asyncio.ensure_future(anext(chunks))
+                await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    step.cancel()
+                    await asyncio.wait({step})  # let the generator finish unwinding before closing it
+                    return
+                try:
+                    chunk = step.result()
+                except StopAsyncIteration:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            gone.cancel()
+            await chunks.aclose()
+
     # --- request parsing -----------------------------------------------------------------
     def parse_run_request(self, body: bytes) -> dict[str, Any]:
         try:
@@ -265,25 +302,57 @@ class MockApp:
         if timer is not None:
             timer.cancel()
         if task.webhook:
-            self._on_terminal(task)
+            if self.backend.terminal_at(task) <= self.backend.clock.now():
+                self._on_terminal(task)
+            else:  # a cancel still in flight (wire profile): send the webhook once it lands
+                self._schedule_finalize(task)
+
+    async def wait_for_change(self, task: Task, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s``; wake early when the task is cancelled or the mock stops."""
+        if self.closing:
+            return
+        self._waiting[task.id] = self._waiting.get(task.id, 0) + 1
+        try:
+            event = self._events.get(task.id)
+            if event is None:
+                event = self._events[task.id] = asyncio.Event()
+            try:
+                await asyncio.wait_for(event.wait(), timeout=max(timeout_s, 0.0005))
+            except TimeoutError:
+                pass
+        finally:
+            left = self._waiting.pop(task.id, 1) - 1
+            if left:
+                self._waiting[task.id] = left
+            else:
+                self._events.pop(task.id, None)
 
     async def await_terminal(self, task: Task, max_wait_s: float) -> TaskView:
         """The task once terminal, or as it stands when ``max_wait_s`` runs out or the mock stops."""
         clock = self.backend.clock
         deadline = clock.now() + max_wait_s
-        while True:
-            view = self.backend.view(task)
-            now = clock.now()
-            if view.terminal or self.closing or now >= deadline:
-                return view
-            remaining = min(self.backend.terminal_at(task), deadline) - now
-            event = self._events.get(task.id)
-            if event is None:
-                event = self._events[task.id] = asyncio.Event()
-            try:
-                await asyncio.wait_for(event.wait(), timeout=max(remaining, 0.0005))
-            except TimeoutError:
-                pass
+        self._waiting[task.id] = self._waiting.get(task.id, 0) + 1
+        try:
+            while True:
+                view = self.backend.view(task)
+                now = clock.now()
+                if view.terminal or self.closing or now >= deadline:
+                    return view
+                remaining = min(self.backend.terminal_at(task), deadline) - now
+                event = self._events.get(task.id)
+                if event is None:
+                    event = self._events[task.id] = asyncio.Event()
+                try:
+                    await asyncio.wait_for(event.wait(), timeout=max(remaining, 0.0005))
+                except TimeoutError:
+                    pass
+        finally:
+            # the last waiter of a task forgets its event, so finished waits hold no memory
+            left = self._waiting.pop(task.id) - 1
+            if left:
+                self._waiting[task.id] = left
+            else:
+                self._events.pop(task.id, None)
 
     def begin_shutdown(self) -> None:
         """Answer every waiting request with its task as it stands."""
@@ -398,7 +467,7 @@ class MockApp:
                 "tasks": len(self.backend.tasks),
                 "sessions": len(self.backend.sessions),
                 "webhooks_pending": self.dispatcher.pending,
-                "waiting_requests": len(self._events),
+                "waiting_requests": sum(self._waiting.values()),
                 "profile": self.config.profile,
             },
         )

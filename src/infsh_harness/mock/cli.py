@@ -68,6 +68,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--webhook-duplicate-rate", type=_rate, default=0.0)
     p.add_argument("--webhook-delay-ms", type=float, default=0.0)
     p.add_argument("--seed", type=int, help="seed for ids and injected faults")
+    p.add_argument(
+        "--cancel-ms", type=float, help="wire profile: how long a cancel stays in flight, status Cancelling (ms)"
+    )
+    p.add_argument(
+        "--heartbeat", type=_positive, help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream"
+    )
     p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -97,11 +103,13 @@ def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockCon
         faults=faults,
         bugs=frozenset(args.bug),
         seed=args.seed,
+        cancel_ms=args.cancel_ms,
+        heartbeat_s=args.heartbeat,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    from infsh_harness.mock.server import MockServer
+    from infsh_harness.mock.server import MockServer, bind_socket
 
     raw_keys = os.environ.get("INFSH_MOCK_KEYS")
     keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip()) if raw_keys else DEFAULT_KEYS
@@ -114,6 +122,11 @@ def main(args: argparse.Namespace) -> int:
     if config.timing not in server.app.backend.catalog.timings:
         print(f"infsh-harness mock: error: unknown timing {config.timing!r}", file=sys.stderr)
         return 2
+    try:  # bind here, so that a bad host or a busy port is one line and exit 2, not uvicorn's exit
+        sock = bind_socket(args.host, args.port)
+    except (OSError, OverflowError) as exc:
+        print(f"infsh-harness mock: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     server.on_ready(lambda url: print(f"listening on {url}", flush=True))
-    server.run()
+    server.run(sock)
     return 0 if server.url else 2

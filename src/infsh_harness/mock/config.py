@@ -121,6 +121,9 @@ class MockConfig:
     bugs: frozenset[str] = frozenset()
     seed: int | None = None
     apps_file: str | None = None
+    # wire profile only; None takes the default from fixtures/wire.yaml
+    cancel_ms: float | None = None  # how long a cancel stays in flight (status Cancelling)
+    heartbeat_s: float | None = None  # interval of heartbeat lines on GET /tasks/{id}/stream
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -134,3 +137,7 @@ class MockConfig:
             raise ValueError("max_wait_s, task_ttl_s and session_timeout_s must be positive")
         if self.phase_ms is not None and self.phase_ms < 0:
             raise ValueError("phase_ms must not be negative")
+        if self.cancel_ms is not None and (self.cancel_ms < 0 or (self.cancel_ms and self.profile != "wire")):
+            raise ValueError("cancel_ms must not be negative, and is only for the wire profile")
+        if self.heartbeat_s is not None and self.heartbeat_s <= 0:
+            raise ValueError("heartbeat_s must be positive")

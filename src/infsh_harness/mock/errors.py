@@ -7,9 +7,11 @@ from __future__ import annotations
 
 __all__ = [
     "BadRequest",
+    "Conflict",
     "MethodNotAllowed",
     "MockError",
     "NotFound",
+    "SessionEnded",
     "SessionExpired",
     "Unauthorized",
     "InvalidRequest",
@@ -54,6 +56,16 @@ class MethodNotAllowed(MockError):
 class SessionExpired(MockError):
     status_code = 410
     code = "session_expired"
+
+
+class SessionEnded(MockError):
+    status_code = 410
+    code = "session_ended"
+
+
+class Conflict(MockError):
+    status_code = 409
+    code = "conflict"
 
 
 class InvalidRequest(MockError):

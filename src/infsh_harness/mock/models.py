@@ -12,16 +12,25 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from infsh_harness.mock.apps import AppCatalog, AppDef
 from infsh_harness.mock.config import MockConfig
-from infsh_harness.mock.errors import InvalidRequest, NotFound, SessionExpired, Unauthorized
+from infsh_harness.mock.errors import (
+    BadRequest,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    SessionEnded,
+    SessionExpired,
+    Unauthorized,
+)
 
 __all__ = [
     "CANCELLED",
+    "CANCELLING",
     "COMPLETED",
     "FAILED",
     "Clock",
@@ -34,6 +43,8 @@ __all__ = [
 ]
 
 COMPLETED, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
+# A cancel in flight: only seen when the backend's ``cancel_s`` is above 0 (the wire profile).
+CANCELLING = "CANCELLING"
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -64,6 +75,7 @@ class Task:
     __slots__ = (
         "id", "owner", "app", "input", "setup", "infra", "workers", "webhook", "session_id",
         "created_at", "ends", "outcome", "output", "error", "cancelled_at", "finalized", "reads",
+        "request", "cancel_requested_at",
     )  # fmt: skip
 
     def __init__(
@@ -93,6 +105,9 @@ class Task:
         self.cancelled_at: float | None = None
         self.finalized = False
         self.reads = 0
+        # the run request as received, for renderings that echo fields the model does not interpret
+        self.request: Mapping[str, Any] = {}
+        self.cancel_requested_at: float | None = None
 
     @property
     def finishes_at(self) -> float:
@@ -122,9 +137,23 @@ class Session:
     timeout_s: float
     last_active: float
     ended: bool = False
+    created_at: float = 0.0
+    ended_at: float | None = None
+    task_id: str | None = None  # the session's latest task
+    calls: int = 0
 
     def expired(self, now: float) -> bool:
         return now - self.last_active > self.timeout_s
+
+    @property
+    def expires_at(self) -> float:
+        return self.last_active + self.timeout_s
+
+    def state(self, now: float) -> str:
+        """``ended``, ``expired`` or ``active``."""
+        if self.ended:
+            return "ended"
+        return "expired" if self.expired(now) else "active"
 
 
 class MockBackend:
@@ -149,12 +178,21 @@ class MockBackend:
         self.tasks: dict[str, Task] = {}
         self.sessions: dict[str, Session] = {}
         self._expiry: deque[tuple[float, str]] = deque()
+        self._sessions_floor = 0  # sessions kept before the next sweep of expired ones
+        # Per-profile choices (the documented profile keeps these defaults):
+        # ids for tasks and sessions, given the documented prefix ("task_", "sess_")
+        self.id_factory: Callable[[str], str] | None = None
+        # how long a cancel stays in flight (CANCELLING) before the task is CANCELLED
+        self.cancel_s = 0.0
+        # production's session rules: another app's session -> 400, a busy session -> 409
+        self.strict_sessions = False
 
     # --- administration ------------------------------------------------------------------
     def reset(self) -> None:
         self.tasks.clear()
         self.sessions.clear()
         self._expiry.clear()
+        self._sessions_floor = 0
 
     def set_timing(self, timing: str | None = None, phase_ms: float | None = None) -> None:
         if timing is not None:
@@ -164,6 +202,8 @@ class MockBackend:
         self.phase_ms = phase_ms
 
     def _new_id(self, prefix: str) -> str:
+        if self.id_factory is not None:
+            return self.id_factory(prefix)
         n = self.rng.getrandbits(104)
         chars = []
         for _ in range(20):
@@ -208,9 +248,12 @@ class MockBackend:
         task.infra = request.get("infra")
         task.workers = request.get("workers")
         task.webhook = request.get("webhook")
+        task.request = request
         if session is not None:
             task.session_id = session.id
             session.last_active = max(session.last_active, task.finishes_at)
+            session.task_id = task_id
+            session.calls += 1
         self.tasks[task_id] = task
         self._expiry.append((now + self.config.task_ttl_s, task_id))
         return task
@@ -275,10 +318,13 @@ class MockBackend:
         now = self.clock.now()
         task.reads += 1
         if task.cancelled_at is not None:
+            if task.cancel_requested_at is not None and now < task.cancelled_at:
+                return TaskView(task, CANCELLING, task.cancel_requested_at, None, None)
             return TaskView(task, CANCELLED, task.cancelled_at, None, None)
-        elapsed = now - task.created_at
+        created = task.created_at
         for i, end in enumerate(task.ends):
-            if elapsed < end:
+            # compare instants, not durations: the task is terminal exactly from ``finishes_at`` on
+            if now < created + end:
                 if "status_backwards" in self.bugs and i >= 2 and task.reads % 2 == 0:
                     i -= 1
                 started = task.created_at + (task.ends[i - 1] if i else 0.0)
@@ -291,12 +337,44 @@ class MockBackend:
         current = self.view(task)
         if current.terminal and "terminal_not_final" not in self.bugs:
             return current
-        if current.status == CANCELLED:
+        if current.status in (CANCELLED, CANCELLING):
             return current
         if "cancel_ignored" in self.bugs:
             return TaskView(task, CANCELLED, self.clock.now(), None, None)
-        task.cancelled_at = self.clock.now()
+        now = self.clock.now()
+        task.cancel_requested_at = now
+        task.cancelled_at = now + self.cancel_s
         return self.view(task)
+
+    def history(self, task: Task) -> list[tuple[str, float]]:
+        """Every status the task has reached so far, with when it was reached, oldest first."""
+        now = self.clock.now()
+        stop = min(now, task.cancel_requested_at) if task.cancel_requested_at is not None else now
+        out: list[tuple[str, float]] = []
+        start = task.created_at
+        for i, end in enumerate(task.ends):
+            if start > stop:
+                break
+            out.append((self.phases[i], start))
+            start = task.created_at + end
+        if task.cancelled_at is not None and task.cancel_requested_at is not None:
+            if task.cancelled_at > task.cancel_requested_at:
+                out.append((CANCELLING, task.cancel_requested_at))
+            if now >= task.cancelled_at:
+                out.append((CANCELLED, task.cancelled_at))
+        elif now >= task.finishes_at:
+            out.append((task.outcome, task.finishes_at))
+        return out
+
+    def next_change_at(self, task: Task) -> float | None:
+        """When the task's status next changes on its own; ``None`` once terminal."""
+        now = self.clock.now()
+        if task.cancelled_at is not None:
+            return task.cancelled_at if now < task.cancelled_at else None
+        for end in task.ends:
+            if now < task.created_at + end:
+                return task.created_at + end
+        return None
 
     def terminal_at(self, task: Task) -> float:
         """When the task is (or will be) terminal, if nobody cancels it first."""
@@ -331,23 +409,55 @@ class MockBackend:
                 app,
                 float(timeout) if timeout is not None else self.config.session_timeout_s,
                 now,
+                created_at=now,
             )
             self.sessions[created.id] = created
             return created
         session = self.sessions.get(name)
         if session is None or session.owner != owner:
             raise NotFound(f"session not found: {name}", code="session_not_found")
+        if session.ended:
+            raise SessionEnded(f"session ended: {name}")
         if session.expired(now):
             raise SessionExpired(f"session expired: {name}")
+        if self.strict_sessions:
+            self._check_session_free(session, app, now)
         session.last_active = now
         if "session_id_changes" in self.bugs:
             return Session(self._new_id("sess_"), owner, app, session.timeout_s, now)
         return session
 
+    def _check_session_free(self, session: Session, app: str, now: float) -> None:
+        if app.split("@", 1)[0] != session.app.split("@", 1)[0]:
+            raise BadRequest(f"session {session.id} belongs to app {session.app}", code="app_mismatch")
+        previous = self.tasks.get(session.task_id) if session.task_id else None
+        if previous is not None and self.terminal_at(previous) > now:
+            raise Conflict(f"session {session.id} is busy with task {previous.id}", code="worker_leased")
+
     def get_session(self, owner: str, session_id: str) -> Session:
         session = self.sessions.get(session_id)
         if session is None or session.owner != owner:
             raise NotFound(f"session not found: {session_id}", code="session_not_found")
+        return session
+
+    def keepalive_session(self, owner: str, session_id: str) -> Session:
+        """Restart an active session's idle timer; an ended or expired one is 410."""
+        session = self.get_session(owner, session_id)
+        now = self.clock.now()
+        if session.ended:
+            raise SessionEnded(f"session ended: {session_id}")
+        if session.expired(now):
+            raise SessionExpired(f"session expired: {session_id}")
+        session.last_active = max(session.last_active, now)
+        return session
+
+    def end_session(self, owner: str, session_id: str) -> Session:
+        """End a session (idempotent: ending an ended or expired session changes nothing)."""
+        session = self.get_session(owner, session_id)
+        now = self.clock.now()
+        if session.state(now) == "active":
+            session.ended = True
+            session.ended_at = now
         return session
 
     # --- memory bound --------------------------------------------------------------------
@@ -358,8 +468,10 @@ class MockBackend:
             _, task_id = expiry.popleft()
             self.tasks.pop(task_id, None)
             budget -= 1
-        if len(self.sessions) > 4 * len(self.tasks) + 64:
+        if len(self.sessions) > max(4 * len(self.tasks) + 64, self._sessions_floor):
             self.sessions = {k: s for k, s in self.sessions.items() if not s.expired(now)}
+            # scan again only once the live sessions have doubled: amortised O(1) per create
+            self._sessions_floor = 2 * len(self.sessions)
 
     def statuses(self) -> Sequence[str]:
         return (*self.phases, COMPLETED, FAILED, CANCELLED)

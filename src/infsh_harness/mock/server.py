@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ import uvicorn
 from infsh_harness.mock.app import MockApp, create_app
 from infsh_harness.mock.config import MockConfig
 
-__all__ = ["MockServer", "serve_in_thread"]
+__all__ = ["MockServer", "bind_socket", "serve_in_thread"]
 
 
 class _Server(uvicorn.Server):
@@ -66,9 +67,9 @@ class MockServer:
     def on_ready(self, listener: Callable[[str], None]) -> None:
         self._listeners.append(listener)
 
-    def run(self) -> None:
-        """Serve in this thread until interrupted."""
-        self.server.run()
+    def run(self, sock: socket.socket | None = None) -> None:
+        """Serve in this thread until interrupted (on ``sock`` when given, bound by ``bind_socket``)."""
+        self.server.run(sockets=[sock] if sock is not None else None)
 
     def start(self, timeout_s: float = 10.0) -> str:
         """Serve in a background thread; return the base URL once it listens."""
@@ -87,6 +88,19 @@ class MockServer:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: a free one); ``OSError`` if it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 @contextmanager

@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -29,11 +28,18 @@ log = logging.getLogger("infsh_harness.mock.webhooks")
 
 
 def host_allowed(url: str, allow_hosts: frozenset[str]) -> bool:
-    """True when ``url``'s literal host is loopback or explicitly allowed."""
+    """True when ``url``'s literal host is loopback or explicitly allowed.
+
+    The host is read with the parser of the client that sends the webhook, so the guard judges
+    exactly the host that would be contacted (URL parsers disagree on odd inputs like ``a\\@b``).
+    """
     try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
         return False
+    if parsed.scheme not in ("http", "https"):
+        return False
+    host = parsed.host.lower()
     if not host:
         return False
     if host == "localhost" or host in allow_hosts:
