@@ -9,6 +9,7 @@ the request body is validated against the spec's ``RunRequest`` by a compiled (R
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import random
@@ -137,8 +138,10 @@ class MockApp:
         method: str = scope["method"]
         try:
             body = await self._read_body(receive)
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+            # ASGI servers send header names lowercased already
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            raw_query: bytes = scope["query_string"]
+            query = _parse_query(raw_query) if raw_query else {}
             request = Request(method, path, {}, query, headers, body)
             if path.startswith("/_mock/"):
                 response = await self._dispatch(request, self.control.get(path), path)
@@ -196,8 +199,14 @@ class MockApp:
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body"):  # the usual case: the whole body in one message
+            if len(body) > MAX_BODY_BYTES:
+                raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
+            return body
+        chunks: list[bytes] = [body]
+        size = len(body)
         while True:
             message = await receive()
             chunk = message.get("body", b"")
@@ -251,13 +260,13 @@ class MockApp:
             raise BadRequest("request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise BadRequest("request body must be a JSON object", code="invalid_body")
+        if self.run_validator.is_valid(data):
+            return data
         errors = [
             f"{'/'.join(map(str, e.instance_path)) or 'body'}: {e.message}"
             for e in self.run_validator.iter_errors(data)
         ]
-        if errors:
-            raise InvalidRequest("; ".join(errors[:5]))
-        return data
+        raise InvalidRequest("; ".join(errors[:5]))
 
     @staticmethod
     def parse_bool(query: Mapping[str, str], name: str, default: bool) -> bool:
@@ -471,6 +480,12 @@ class MockApp:
                 "profile": self.config.profile,
             },
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_query(raw: bytes) -> dict[str, str]:
+    """The query string as a dict (cached: clients repeat the same few; callers must not mutate it)."""
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
 
 def _number(value: Any, name: str) -> float:

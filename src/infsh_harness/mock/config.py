@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BUGS", "DEFAULT_KEYS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
+__all__ = ["BUGS", "DEFAULT_KEYS", "NO_FAULTS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
 
 DEFAULT_KEYS: tuple[str, ...] = ("inf_test_key", "inf_test_key_2")
 PROFILES: tuple[str, ...] = ("documented", "wire")
@@ -41,6 +41,8 @@ BUGS: Mapping[str, str] = {
     "cancel_ignored": "cancel answers Cancelled but the task runs on",
     "text_errors": "error responses are text/plain",
     "error_body_string": "error responses are a bare JSON string",
+    "cancel_flag_wrong": "cancelling a terminal task answers cancelled: true whatever its status",
+    "webhook_updated_before_created": "the webhook's updated_at is a minute before its created_at",
 }
 
 
@@ -74,7 +76,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return self != Faults()
+        return self is not NO_FAULTS and self != NO_FAULTS  # read on every request: no new instance
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Faults:
@@ -92,6 +94,9 @@ class Faults:
                 raise ValueError(f"{name} must be a whole number")
             values[name] = want(value)
         return cls(**values)
+
+
+NO_FAULTS = Faults()
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ COMPLETED, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
 CANCELLING = "CANCELLING"
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ID_TABLE = bytes(ord(_ID_ALPHABET[b % len(_ID_ALPHABET)]) for b in range(256))
 
 
 class Clock(Protocol):
@@ -173,6 +174,7 @@ class MockBackend:
         self.rng = rng or random.Random(config.seed)
         self.bugs = config.bugs
         self.keys = frozenset(config.keys)
+        self._bearer = {f"Bearer {k}": k for k in self.keys}
         self.timing = config.timing
         self.phase_ms = config.phase_ms
         self.tasks: dict[str, Task] = {}
@@ -204,16 +206,16 @@ class MockBackend:
     def _new_id(self, prefix: str) -> str:
         if self.id_factory is not None:
             return self.id_factory(prefix)
-        n = self.rng.getrandbits(104)
-        chars = []
-        for _ in range(20):
-            n, r = divmod(n, 36)
-            chars.append(_ID_ALPHABET[r])
-        return prefix + "".join(chars)
+        # 20 random bytes mapped onto the alphabet in one C call (ids are made on every run)
+        return prefix + self.rng.randbytes(20).translate(_ID_TABLE).decode("ascii")
 
     # --- auth ----------------------------------------------------------------------------
     def authenticate(self, authorization: str | None) -> str:
         """The key a request acts as, from its ``Authorization`` header value."""
+        if authorization is not None:
+            known = self._bearer.get(authorization)
+            if known is not None:  # the usual case, with one dict lookup
+                return known
         key = None
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
@@ -320,6 +322,8 @@ class MockBackend:
         if task.cancelled_at is not None:
             if task.cancel_requested_at is not None and now < task.cancelled_at:
                 return TaskView(task, CANCELLING, task.cancel_requested_at, None, None)
+            if "cancel_not_sticky" in self.bugs and task.reads % 2 == 0:
+                return TaskView(task, "RUNNING", task.cancelled_at, None, None)
             return TaskView(task, CANCELLED, task.cancelled_at, None, None)
         created = task.created_at
         for i, end in enumerate(task.ends):

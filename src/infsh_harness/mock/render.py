@@ -6,6 +6,8 @@ status numbers come from the spec (``TaskStatus`` by its varnames), never from t
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,8 +23,21 @@ __all__ = ["DocumentedRenderer", "Renderer", "iso_ms"]
 
 
 def iso_ms(epoch: float) -> str:
-    """``2024-01-15T10:30:00.123Z``."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2024-01-15T10:30:00.123Z``: the same text as ``datetime.isoformat(timespec="milliseconds")``.
+
+    Every task read renders timestamps, so the seconds part is cached and only the milliseconds
+    are formatted per call (rounded to microseconds first, as ``datetime.fromtimestamp`` does).
+    """
+    second = math.floor(epoch)
+    micros = round((epoch - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    return f"{_iso_second(second)}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class Renderer(Protocol):
@@ -65,7 +80,8 @@ class DocumentedRenderer:
         }
 
     def cancel(self, view: TaskView) -> dict[str, Any]:
-        return {"id": view.task.id, "status": self.codes[view.status], "cancelled": view.status == "CANCELLED"}
+        cancelled = view.status == "CANCELLED" or "cancel_flag_wrong" in self.bugs
+        return {"id": view.task.id, "status": self.codes[view.status], "cancelled": cancelled}
 
     def webhook(self, view: TaskView) -> dict[str, Any]:
         task = view.task
@@ -81,6 +97,8 @@ class DocumentedRenderer:
         }
         if "webhook_bad_payload" in self.bugs:
             del payload["updated_at"]
+        if "webhook_updated_before_created" in self.bugs:
+            payload["updated_at"] = self.timestamp(task.created_at - 60)
         return payload
 
     def error(self, exc: MockError) -> Response:

@@ -14,7 +14,20 @@ import uvicorn
 from infsh_harness.mock.app import MockApp, create_app
 from infsh_harness.mock.config import MockConfig
 
-__all__ = ["MockServer", "bind_socket", "serve_in_thread"]
+__all__ = ["MockServer", "bind_socket", "serve_in_thread", "uvicorn_config"]
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """The uvicorn settings the mock is served with (``bench/`` serves its baseline with the same)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -45,16 +58,7 @@ class MockServer:
         self.app = create_app(self.config)
         self.url = ""
         self._ready = threading.Event()
-        uv_config = uvicorn.Config(
-            self.app,
-            host=host,
-            port=port,
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-        )
-        self.server = _Server(uv_config, self.app, self._on_ready)
+        self.server = _Server(uvicorn_config(self.app, host, port), self.app, self._on_ready)
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[str], None]] = []
 
@@ -75,13 +79,19 @@ class MockServer:
         """Serve in a background thread; return the base URL once it listens."""
         self._thread = threading.Thread(target=self._thread_main, name="infsh-mock", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout_s):
+        if not self._ready.wait(timeout_s) or not self.url:
             self.stop()
-            raise RuntimeError(f"the mock did not start within {timeout_s} s")
+            where = f"{self.server.config.host}:{self.server.config.port}"
+            raise RuntimeError(f"the mock did not start on {where} within {timeout_s} s (the log says why)")
         return self.url
 
     def _thread_main(self) -> None:
-        asyncio.run(self.server.serve())
+        try:
+            asyncio.run(self.server.serve())
+        except SystemExit:  # uvicorn's way out of a failed startup (a busy port); it has logged why
+            pass
+        finally:  # wake start() at once rather than after its timeout
+            self._ready.set()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self.server.should_exit = True
