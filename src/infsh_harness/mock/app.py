@@ -32,6 +32,7 @@ from infsh_harness.spec import Spec
 __all__ = ["MAX_BODY_BYTES", "MockApp", "Request", "Response", "StreamingResponse", "create_app"]
 
 log = logging.getLogger("infsh_harness.mock")
+_SPIN_S = 0.0015
 MAX_BODY_BYTES = 1 << 20
 
 Scope = MutableMapping[str, Any]
@@ -348,11 +349,16 @@ class MockApp:
                 if view.terminal or self.closing or now >= deadline:
                     return view
                 remaining = min(self.backend.terminal_at(task), deadline) - now
+                if remaining <= _SPIN_S:
+                    # the loop's timers have millisecond granularity: yield instead of sleeping
+                    # through the last stretch, so a waited run answers when the task ends
+                    await asyncio.sleep(0)
+                    continue
                 event = self._events.get(task.id)
                 if event is None:
                     event = self._events[task.id] = asyncio.Event()
                 try:
-                    await asyncio.wait_for(event.wait(), timeout=max(remaining, 0.0005))
+                    await asyncio.wait_for(event.wait(), timeout=remaining - _SPIN_S)
                 except TimeoutError:
                     pass
         finally:
