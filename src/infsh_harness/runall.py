@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +59,15 @@ def _harness(*args: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def _mock(profile: str, deadline_s: float = 30.0) -> Iterator[str]:
-    """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL."""
+def _mock(profile: str, log_dir: Path, deadline_s: float = 30.0) -> Iterator[str]:
+    """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL.
+
+    Its own log (refused webhooks, malformed requests from the fuzzer) goes to ``LOG_DIR/mock-PROFILE.log``."""
+    log = (log_dir / f"mock-{profile}.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(
         _harness("mock", "--host", "127.0.0.1", "--port", "0", "--profile", profile),
         stdout=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     try:
@@ -83,36 +87,29 @@ def _mock(profile: str, deadline_s: float = 30.0) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
-def plan(base_url: str, out: Path, load_time: str, skip: Sequence[str]) -> list[Step]:
-    steps = [
-        Step(
-            "contract",
-            _harness("contract", "--base-url", base_url, "--out", str(out / "contract")),
-            "contract/summary.md",
-        ),
-        Step(
-            "load",
-            _harness("load", "--host", base_url, "-t", load_time, "--out", str(out / "load")),
-            "load/summary.md",
-        ),
-        Step(
-            "drift",
-            _harness(
-                "drift",
-                "--base-url",
-                base_url,
-                "--format",
-                "md,json,junit",
-                "--out",
-                str(out / "drift"),
-                *[a for har in sorted((out / "contract").glob("**/*.har")) for a in ("--har", str(har))],
-            ),
-            "drift/drift.md",
-        ),
-    ]
-    return [s for s in steps if s.name not in skip]
+def plan(base_url: str, out: Path, load_time: str, skip: Sequence[str]) -> list[Callable[[], Step]]:
+    """The steps in order; each is built just before it runs (drift reads the contract run's HAR)."""
+
+    def contract() -> Step:
+        argv = _harness("contract", "--base-url", base_url, "--out", str(out / "contract"))
+        return Step("contract", argv, "contract/summary.md")
+
+    def load() -> Step:
+        argv = _harness("load", "--host", base_url, "-t", load_time, "--out", str(out / "load"))
+        return Step("load", argv, "load/summary.md")
+
+    def drift() -> Step:
+        hars = [a for har in sorted((out / "contract").glob("**/*.har")) for a in ("--har", str(har))]
+        argv = _harness(
+            "drift", "--base-url", base_url, "--format", "md,json,junit", "--out", str(out / "drift"), *hars
+        )
+        return Step("drift", argv, "drift/drift.md")
+
+    steps = {"contract": contract, "load": load, "drift": drift}
+    return [make for name, make in steps.items() if name not in skip]
 
 
 def _run(step: Step, log_dir: Path) -> Outcome:
@@ -152,15 +149,15 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.base_url:
             target = args.base_url
-            for step in plan(target, out, args.load_time, args.skip):
-                outcomes.append(_run(step, log_dir))
+            for make in plan(target, out, args.load_time, args.skip):
+                outcomes.append(_run(make(), log_dir))
         else:
-            with _mock("documented") as target:
+            with _mock("documented", log_dir) as target:
                 print(f"embedded mock (documented profile) at {target}", flush=True)
-                for step in plan(target, out, args.load_time, args.skip):
-                    outcomes.append(_run(step, log_dir))
+                for make in plan(target, out, args.load_time, args.skip):
+                    outcomes.append(_run(make(), log_dir))
             if "drift" not in args.skip:
-                with _mock("wire") as wire_url:
+                with _mock("wire", log_dir) as wire_url:
                     wire_step = Step(
                         "drift-wire",
                         _harness(
