@@ -51,6 +51,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", default="reports", help="report folder (default reports/)")
     p.add_argument("--load-time", default="10s", help="duration of the load run (default 10s)")
     p.add_argument("--skip", action="append", default=[], choices=["contract", "load", "drift"])
+    p.add_argument("--allow-remote", action="store_true", help="let the load step target a non-loopback host")
     p.set_defaults(func=main)
 
 
@@ -90,7 +91,9 @@ def _mock(profile: str, log_dir: Path, deadline_s: float = 30.0) -> Iterator[str
         log.close()
 
 
-def plan(base_url: str, out: Path, load_time: str, skip: Sequence[str]) -> list[Callable[[], Step]]:
+def plan(
+    base_url: str, out: Path, load_time: str, skip: Sequence[str], allow_remote: bool = False
+) -> list[Callable[[], Step]]:
     """The steps in order; each is built just before it runs (drift reads the contract run's HAR)."""
 
     def contract() -> Step:
@@ -99,6 +102,8 @@ def plan(base_url: str, out: Path, load_time: str, skip: Sequence[str]) -> list[
 
     def load() -> Step:
         argv = _harness("load", "--host", base_url, "-t", load_time, "--out", str(out / "load"))
+        if allow_remote:
+            argv += ("--allow-remote",)
         return Step("load", argv, "load/summary.md")
 
     def drift() -> Step:
@@ -149,7 +154,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.base_url:
             target = args.base_url
-            for make in plan(target, out, args.load_time, args.skip):
+            for make in plan(target, out, args.load_time, args.skip, args.allow_remote):
                 outcomes.append(_run(make(), log_dir))
         else:
             with _mock("documented", log_dir) as target:
