@@ -7,10 +7,8 @@ by class, sessions, cancel, faults and a webhook delivery read back with ``parse
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import httpx
@@ -29,6 +27,7 @@ from infsh_harness.mock.app import create_app
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver
 
 SPEC = load_spec()
 KEY, OTHER_KEY = "inf_client_key", "inf_client_key_2"
@@ -122,32 +121,11 @@ def test_mock_faults_raise_rate_limit_and_server_errors(client: TasksClient, bas
     assert failed.value.status_code == 503
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: queue.Queue[bytes]
-
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-        self.bodies.put(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def test_mock_webhook_parses(client: TasksClient) -> None:
-    class Receiver(_Receiver):
-        bodies: queue.Queue[bytes] = queue.Queue()
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), Receiver) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-            task = client.run("infsh/fail", {"message": "nope"}, webhook=url)
-            payload = client.parse_webhook(Receiver.bodies.get(timeout=10))
-        finally:
-            server.shutdown()
-            thread.join(5)
+    with WebhookReceiver() as receiver:
+        task = client.run("infsh/fail", {"message": "nope"}, webhook=receiver.url())
+        [delivery] = receiver.wait_for("", count=1, timeout_s=10)
+        payload = client.parse_webhook(delivery.body)
     assert (payload.id, payload.status, payload.error) == (task.id, task.status, "nope")
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from webhook_receiver import receiver
 
 from infsh_harness.mock.app import MAX_BODY_BYTES, MockApp, create_app
 from infsh_harness.mock.apps import load_catalog
@@ -29,6 +28,7 @@ from infsh_harness.mock.models import FakeClock, MockBackend
 from infsh_harness.mock.render import iso_ms
 from infsh_harness.mock.server import MockServer, serve_in_thread
 from infsh_harness.spec import load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver
 
 SPEC = load_spec()
 PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
@@ -469,13 +469,13 @@ def test_shutdown_answers_waiting_requests_and_reports_undelivered_webhooks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     slow_retry = WebhookPolicy(backoff_initial_s=20, backoff_max_s=20, budget_s=300)
-    with receiver(lambda body, n: (500, 0.0)) as hook:
+    with WebhookReceiver(status_code=500) as hook:
         srv = MockServer(MockConfig(webhooks=slow_retry))
         url = srv.start()
         results: list[httpx.Response] = []
         with httpx.Client(base_url=url, headers=AUTH, timeout=20, trust_env=False) as c:
-            failing = assert_task(c.post("/run", json={**ECHO, "webhook": hook.url}))
-            assert hook.wait_for(lambda r: len(r.requests) == 1)
+            failing = assert_task(c.post("/run", json={**ECHO, "webhook": hook.url()}))
+            assert hook.wait_until(lambda r: len(r.deliveries()) == 1)
             waiter = threading.Thread(target=lambda: results.append(c.post("/run", json=sleep_run(30))))
             waiter.start()
             _wait_for_one_task_after(srv, 1)

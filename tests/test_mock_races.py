@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from webhook_receiver import receiver
 
 from infsh_harness.mock.apps import load_catalog
 from infsh_harness.mock.config import MockConfig, WebhookPolicy
 from infsh_harness.mock.models import FakeClock, MockBackend, Task, TaskView
 from infsh_harness.mock.server import MockServer
 from infsh_harness.spec import load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver
 
 SPEC = load_spec()
 PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
@@ -127,13 +127,16 @@ def test_http_races_end_in_one_terminal_state_and_at_most_one_webhook() -> None:
             await asyncio.gather(*(race(c, hook_url, gate) for _ in range(HTTP_RACES)))
 
     try:
-        with receiver() as hook, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
-            asyncio.run(main(hook.url))
-            assert hook.wait_for(lambda r: len(r.requests) >= HTTP_RACES, timeout_s=10)
+        with (
+            WebhookReceiver() as hook,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client,
+        ):
+            asyncio.run(main(hook.url()))
+            assert hook.wait_until(lambda r: len(r.deliveries()) >= HTTP_RACES, timeout_s=10)
             time.sleep(0.1)  # room for a wrong extra delivery to arrive
             webhooks: dict[str, list[int]] = {}
-            for delivery in hook.requests:
-                webhooks.setdefault(delivery.body["id"], []).append(delivery.body["status"])
+            for delivery in hook.deliveries():
+                webhooks.setdefault(delivery.payload["id"], []).append(delivery.payload["status"])
             won = {COMPLETED: 0, CANCELLED: 0}
             for task_id, answer in results:
                 final = client.get(f"/tasks/{task_id}").json()["status"]

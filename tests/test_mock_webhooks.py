@@ -1,7 +1,7 @@
 """Webhook delivery by the mock: once per terminal task, retried with backoff, every attempt recorded,
 off the request path, loopback only unless a host is allowed, and the drop/duplicate/delay faults.
 
-The end-to-end tests run the mock on 127.0.0.1 against a receiver on 127.0.0.1 (``webhook_receiver``);
+The end-to-end tests run the mock on 127.0.0.1 against a receiver on 127.0.0.1 (``WebhookReceiver``);
 the guard tests use an ``httpx.MockTransport`` so that a refused URL provably never reaches a socket.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from webhook_receiver import Receiver, receiver
 
 from infsh_harness.cli import build_parser
 from infsh_harness.mock.cli import config_from_args
@@ -27,6 +25,7 @@ from infsh_harness.mock.config import Faults, MockConfig, WebhookPolicy
 from infsh_harness.mock.server import MockServer
 from infsh_harness.mock.webhooks import WebhookDispatcher, host_allowed
 from infsh_harness.spec import load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver, failing_first, failing_share
 
 SPEC = load_spec()
 AUTH = {"Authorization": "Bearer inf_test_key"}
@@ -62,22 +61,18 @@ def iso(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def failing_first(n_failures: int, status: int = 500, stall: float = 0.0) -> Any:
-    return lambda body, n: (status, stall) if n <= n_failures else (200, 0.0)
-
-
 # --- delivery ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("app", "status"), [("infsh/echo", COMPLETED), ("infsh/fail", FAILED)])
 def test_webhook_is_delivered_exactly_once_and_matches_the_task(app: str, status: int) -> None:
-    with receiver() as hook, mock() as (_, client):
-        task = client.post("/run", json={"app": app, "input": {"message": "no"}, "webhook": hook.url}).json()
-        assert hook.wait_for(lambda r: bool(r.acknowledged()))
+    with WebhookReceiver() as hook, mock() as (_, client):
+        task = client.post("/run", json={"app": app, "input": {"message": "no"}, "webhook": hook.url()}).json()
+        assert hook.wait_until(lambda r: bool(r.acknowledged()))
         settle(client)
         time.sleep(0.1)  # room for a wrong second delivery to show up
-        assert [d.path for d in hook.requests] == ["/hook"]
-        payload = hook.requests[0].body
+        assert [d.observation.url for d in hook.deliveries()] == [hook.url()]
+        payload = hook.deliveries()[0].payload
         assert SPEC.validate("WebhookPayload", payload) == []
         final = client.get(f"/tasks/{task['id']}").json()
         assert (payload["id"], payload["status"], final["status"]) == (task["id"], status, status)
@@ -91,20 +86,20 @@ def test_webhook_is_delivered_exactly_once_and_matches_the_task(app: str, status
         assert (attempt["attempt"], attempt["outcome"], attempt["status_code"], attempt["final"]) == (
             1, "delivered", 200, True,
         )  # fmt: skip
-        assert attempt["url"] == hook.url and attempt["latency_ms"] >= 0 and attempt["at"] > 0
+        assert attempt["url"] == hook.url() and attempt["latency_ms"] >= 0 and attempt["at"] > 0
 
 
 def test_cancel_sends_one_cancelled_webhook_at_once() -> None:
-    with receiver() as hook, mock() as (_, client):
+    with WebhookReceiver() as hook, mock() as (_, client):
         task = client.post(
-            "/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}, "webhook": hook.url}
+            "/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}, "webhook": hook.url()}
         ).json()
         client.post(f"/tasks/{task['id']}/cancel")
         client.post(f"/tasks/{task['id']}/cancel")
-        assert hook.wait_for(lambda r: bool(r.acknowledged()), timeout_s=5)
+        assert hook.wait_until(lambda r: bool(r.acknowledged()), timeout_s=5)
         settle(client)
         time.sleep(0.1)
-        assert [d.body["status"] for d in hook.requests] == [CANCELLED]
+        assert [d.payload["status"] for d in hook.deliveries()] == [CANCELLED]
         assert client.get(f"/tasks/{task['id']}").json()["status"] == CANCELLED
 
 
@@ -119,17 +114,17 @@ def test_no_webhook_without_a_webhook_url() -> None:
 
 def test_5xx_is_retried_with_exponential_backoff() -> None:
     policy = WebhookPolicy(backoff_initial_s=0.05, backoff_max_s=1.0, budget_s=10.0)
-    with receiver(failing_first(3)) as hook, mock(policy) as (_, client):
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
-        assert hook.wait_for(lambda r: bool(r.acknowledged()))
+    with WebhookReceiver(decide=failing_first(3)) as hook, mock(policy) as (_, client):
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
+        assert hook.wait_until(lambda r: bool(r.acknowledged()))
         settle(client)
-        assert [d.answered for d in hook.requests] == [500, 500, 500, 200]
+        assert [d.status_code for d in hook.deliveries()] == [500, 500, 500, 200]
         recorded = attempts(client, task["id"])
         assert [(a["attempt"], a["outcome"], a["status_code"], a["final"]) for a in recorded] == [
             (1, "http_error", 500, False), (2, "http_error", 500, False), (3, "http_error", 500, False),
             (4, "delivered", 200, True),
         ]  # fmt: skip
-        arrivals = [d.at for d in hook.requests]
+        arrivals = [d.received_at for d in hook.deliveries()]
         gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
         for k, gap in enumerate(gaps):  # the k-th wait is backoff * 2**k, jittered into [half, whole]
             base = policy.backoff_initial_s * 2**k
@@ -154,20 +149,20 @@ def test_connection_errors_are_retried_until_max_attempts() -> None:
 
 def test_timeouts_are_retried() -> None:
     policy = WebhookPolicy(attempt_timeout_s=0.2, backoff_initial_s=0.01, budget_s=10.0)
-    with receiver(failing_first(1, status=504, stall=0.6)) as hook, mock(policy) as (_, client):
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
-        assert hook.wait_for(lambda r: bool(r.acknowledged()))
+    with WebhookReceiver(decide=failing_first(1, status=504, stall_s=0.6)) as hook, mock(policy) as (_, client):
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
+        assert hook.wait_until(lambda r: bool(r.acknowledged()))
         settle(client)
         assert [a["outcome"] for a in attempts(client, task["id"])] == ["timeout", "delivered"]
 
 
 def test_4xx_is_not_retried() -> None:
-    with receiver(lambda body, n: (410, 0.0)) as hook, mock() as (_, client):
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
-        assert hook.wait_for(lambda r: len(r.requests) == 1)
+    with WebhookReceiver(status_code=410) as hook, mock() as (_, client):
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
+        assert hook.wait_until(lambda r: len(r.deliveries()) == 1)
         settle(client)
         time.sleep(0.1)
-        assert len(hook.requests) == 1
+        assert len(hook.deliveries()) == 1
         assert [(a["outcome"], a["status_code"], a["final"]) for a in attempts(client, task["id"])] == [
             ("http_error", 410, True)
         ]
@@ -175,55 +170,48 @@ def test_4xx_is_not_retried() -> None:
 
 def test_retries_stop_within_the_budget() -> None:
     policy = WebhookPolicy(max_attempts=1000, backoff_initial_s=0.05, backoff_max_s=0.1, budget_s=0.4)
-    with receiver(lambda body, n: (503, 0.0)) as hook, mock(policy) as (_, client):
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
+    with WebhookReceiver(status_code=503) as hook, mock(policy) as (_, client):
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
         settle(client)
         recorded = attempts(client, task["id"])
         assert 2 <= len(recorded) <= 20
         assert [a["final"] for a in recorded] == [False] * (len(recorded) - 1) + [True]
         assert recorded[-1]["at"] - recorded[0]["at"] <= policy.budget_s + 0.2
-        assert len(hook.requests) == len(recorded)
+        assert len(hook.deliveries()) == len(recorded)
 
 
 def test_delivery_is_never_on_the_request_path() -> None:
-    with receiver(lambda body, n: (200, 1.0)) as hook, mock() as (_, client):
+    with WebhookReceiver(decide=lambda payload, attempt: (200, 1.0)) as hook, mock() as (_, client):
         t0 = time.monotonic()
-        done = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
+        done = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
         running = client.post(
-            "/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}, "webhook": hook.url}
+            "/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}, "webhook": hook.url()}
         ).json()
         client.post(f"/tasks/{running['id']}/cancel")
         assert time.monotonic() - t0 < 0.8  # the receiver takes 1 s for each
         assert client.get("/_mock/stats").json()["webhooks_pending"] >= 1
-        assert hook.wait_for(lambda r: set(r.acknowledged()) == {done["id"], running["id"]}, timeout_s=10)
+        assert hook.wait_until(lambda r: set(r.acknowledged()) == {done["id"], running["id"]}, timeout_s=10)
 
 
 def test_the_receiver_counts_one_delivery_per_task_under_30_percent_failures() -> None:
-    rng = random.Random(20240115)
-    lock = threading.Lock()
-
-    def flaky(body: dict[str, Any], n: int) -> tuple[int, float]:
-        with lock:
-            return (500, 0.0) if rng.random() < 0.3 else (200, 0.0)
-
     policy = WebhookPolicy(max_attempts=12, backoff_initial_s=0.01, backoff_max_s=0.08, budget_s=5.0)
-    with receiver(flaky) as hook, mock(policy) as (_, client):
-        runs = [{"app": "infsh/echo", "input": {"i": i}, "webhook": hook.url} for i in range(100)]
+    with WebhookReceiver(decide=failing_share(0.3, seed=20240115)) as hook, mock(policy) as (_, client):
+        runs = [{"app": "infsh/echo", "input": {"i": i}, "webhook": hook.url()} for i in range(100)]
         ids = [client.post("/run?wait=false", json=run).json()["id"] for run in runs]
-        assert hook.wait_for(lambda r: len(r.acknowledged()) == 100, timeout_s=policy.budget_s + 5)
+        assert hook.wait_until(lambda r: len(r.acknowledged()) == 100, timeout_s=policy.budget_s + 5)
         settle(client)
         acked = hook.acknowledged()
         assert sorted(acked) == sorted(ids)
         assert all(len(payloads) == 1 for payloads in acked.values())
-        failures = [d for d in hook.requests if d.answered == 500]
+        failures = [d for d in hook.deliveries() if d.status_code == 500]
         assert len(failures) >= 10  # the retry path really ran
         history = client.get("/_mock/webhooks").json()["attempts"]
         unanswered = [a for a in history if a["outcome"] not in ("delivered", "http_error")]
         assert {a["outcome"] for a in unanswered} <= {"connect_error"}  # a full accept queue, retried too
-        assert len(history) - len(unanswered) == len(hook.requests)
+        assert len(history) - len(unanswered) == len(hook.deliveries())
         assert sum(a["outcome"] == "delivered" for a in history) == 100
         for task_id in ids:
-            times = [d.at for d in hook.requests if d.body["id"] == task_id]
+            times = [d.received_at for d in hook.deliveries() if d.payload["id"] == task_id]
             assert max(times) - min(times) <= policy.budget_s
 
 
@@ -231,18 +219,18 @@ def test_the_receiver_counts_one_delivery_per_task_under_30_percent_failures() -
 
 
 def test_drop_fault_sends_nothing_and_records_it() -> None:
-    with receiver() as hook, mock(faults=Faults(webhook_drop_rate=1.0)) as (_, client):
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
+    with WebhookReceiver() as hook, mock(faults=Faults(webhook_drop_rate=1.0)) as (_, client):
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
         time.sleep(0.2)
-        assert hook.requests == []
+        assert hook.deliveries() == []
         assert [(a["outcome"], a["final"]) for a in attempts(client, task["id"])] == [("dropped", True)]
 
 
 def test_duplicate_fault_delivers_twice() -> None:
-    with receiver() as hook, mock() as (_, client):
+    with WebhookReceiver() as hook, mock() as (_, client):
         client.put("/_mock/faults", json={"webhook_duplicate_rate": 1}).raise_for_status()
-        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url}).json()
-        assert hook.wait_for(lambda r: len(r.acknowledged().get(task["id"], [])) == 2)
+        task = client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()}).json()
+        assert hook.wait_until(lambda r: len(r.acknowledged().get(task["id"], [])) == 2)
         settle(client)
         first, second = hook.acknowledged()[task["id"]]
         assert first == second
@@ -250,12 +238,12 @@ def test_duplicate_fault_delivers_twice() -> None:
 
 
 def test_delay_fault_holds_the_delivery_back() -> None:
-    with receiver() as hook, mock() as (_, client):
+    with WebhookReceiver() as hook, mock() as (_, client):
         client.put("/_mock/faults", json={"webhook_delay_ms": 300}).raise_for_status()
-        client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url})
-        assert hook.wait_for(lambda r: bool(r.acknowledged()))
-        [delivery] = hook.requests
-        assert delivery.at - iso(delivery.body["updated_at"]) >= 0.29
+        client.post("/run", json={"app": "infsh/echo", "input": {}, "webhook": hook.url()})
+        assert hook.wait_until(lambda r: bool(r.acknowledged()))
+        [delivery] = hook.deliveries()
+        assert delivery.received_at - iso(delivery.payload["updated_at"]) >= 0.29
 
 
 # --- the loopback guard ------------------------------------------------------------------------
@@ -354,11 +342,3 @@ def test_refused_webhook_over_http_is_recorded() -> None:
             ("refused", 0, True)
         ]
 
-
-def test_receiver_helper_counts_only_acknowledged() -> None:
-    with receiver(failing_first(1)) as hook:
-        for _ in range(2):
-            httpx.post(hook.url, json={"id": "t"}, trust_env=False)
-        assert [d.answered for d in hook.requests] == [500, 200]
-        assert hook.acknowledged() == {"t": [{"id": "t"}]}
-        assert isinstance(hook, Receiver)

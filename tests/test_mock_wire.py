@@ -20,7 +20,6 @@ import orjson
 import pytest
 from inferencesh import client as py_client
 from inferencesh import types as py_types
-from webhook_receiver import receiver
 
 from infsh_harness.mock import cli as mock_cli
 from infsh_harness.mock.apps import load_catalog
@@ -31,6 +30,7 @@ from infsh_harness.mock.server import MockServer, serve_in_thread
 from infsh_harness.mock.wire import match_wire, wants_sse
 from infsh_harness.mock.wire_render import WireIds, iso_us, load_wire
 from infsh_harness.spec import load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -517,9 +517,9 @@ def test_session_busy_worker_and_other_app(http: httpx.Client) -> None:
 
 
 def test_webhook_carries_the_wire_task_once(http: httpx.Client) -> None:
-    with receiver() as hook:
-        created = data(run(http, "infsh/flux", input={"prompt": "cat"}, webhook=hook.url))
-        assert hook.wait_for(lambda r: bool(r.acknowledged()), timeout_s=5)
+    with WebhookReceiver() as hook:
+        created = data(run(http, "infsh/flux", input={"prompt": "cat"}, webhook=hook.url()))
+        assert hook.wait_until(lambda r: bool(r.acknowledged()), timeout_s=5)
         time.sleep(0.05)  # room for a (wrong) second delivery
         payloads = hook.acknowledged()[created["id"]]
     assert len(payloads) == 1
@@ -530,10 +530,10 @@ def test_webhook_carries_the_wire_task_once(http: httpx.Client) -> None:
 
 
 def test_webhook_of_a_cancelled_task_waits_for_the_cancel_to_land(http: httpx.Client) -> None:
-    with receiver() as hook:
-        created = data(run(http, "infsh/sleep", input={"seconds": 5}, webhook=hook.url))
+    with WebhookReceiver() as hook:
+        created = data(run(http, "infsh/sleep", input={"seconds": 5}, webhook=hook.url()))
         assert data(http.post(f"/tasks/{created['id']}/cancel"))["status"] == CODE[CANCELLING]
-        assert hook.wait_for(lambda r: bool(r.acknowledged()), timeout_s=5)
+        assert hook.wait_until(lambda r: bool(r.acknowledged()), timeout_s=5)
         payloads = hook.acknowledged()[created["id"]]
     assert [p["status"] for p in payloads] == [CODE["CANCELLED"]]
 

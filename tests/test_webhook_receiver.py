@@ -1,8 +1,10 @@
-"""The webhook receiver: records every POST by token, waits for deliveries, answers what it is told."""
+"""The webhook receiver: records every POST by token, waits for deliveries, answers what it is told
+(a fixed status, or a policy that fails some attempts on purpose)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.server import serve_in_thread
-from infsh_harness.webhook_receiver import WebhookReceiver
+from infsh_harness.webhook_receiver import WebhookReceiver, failing_first, failing_share
 
 
 @pytest.fixture
@@ -85,3 +87,37 @@ def test_receiver_stop_is_idempotent_and_url_needs_a_start() -> None:
     receiver.start()
     receiver.stop()
     receiver.stop()
+
+
+def test_receiver_helper_counts_only_acknowledged() -> None:
+    with WebhookReceiver(decide=failing_first(1)) as hook:
+        for _ in range(2):
+            httpx.post(hook.url(), json={"id": "t"}, trust_env=False)
+        assert [d.status_code for d in hook.deliveries()] == [500, 200]
+        assert hook.acknowledged() == {"t": [{"id": "t"}]}
+
+
+def test_receiver_counts_attempts_per_task_and_stalls_as_told() -> None:
+    with WebhookReceiver(decide=failing_first(1, status=504, stall_s=0.2)) as hook:
+        t0 = time.monotonic()
+        first = httpx.post(hook.url(), json={"id": "a"}, timeout=5)
+        assert first.status_code == 504 and time.monotonic() - t0 >= 0.2
+        assert httpx.post(hook.url(), json={"id": "b"}, timeout=5).status_code == 504  # b's first attempt
+        assert httpx.post(hook.url(), json={"id": "a"}, timeout=5).status_code == 200
+        assert [d.body for d in hook.deliveries()] == [b'{"id":"a"}', b'{"id":"b"}', b'{"id":"a"}']
+
+
+def test_failing_share_is_seeded() -> None:
+    policies = [failing_share(0.3, seed=7), failing_share(0.3, seed=7)]
+    answers = [[decide(None, 1)[0] for _ in range(200)] for decide in policies]
+    assert answers[0] == answers[1]
+    assert set(answers[0]) == {200, 500} and 30 <= answers[0].count(500) <= 90
+
+
+def test_receiver_tags_every_observation_and_waits_until_told() -> None:
+    with WebhookReceiver(operation_id="taskCompleted", scenario="webhook-delivery") as tagged:
+        assert not tagged.wait_until(lambda r: len(r) > 0, timeout_s=0.05)
+        httpx.post(tagged.url("s"), json={}, timeout=5)
+        assert tagged.wait_until(lambda r: len(r) == 1, timeout_s=5)
+        [delivery] = tagged.deliveries()
+    assert (delivery.observation.scenario, delivery.observation.operation_id) == ("webhook-delivery", "taskCompleted")

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infsh_harness.loadrun.processes import embedded_mock
+
 __all__ = ["add_parser", "main"]
 
 
@@ -60,35 +62,15 @@ def _harness(*args: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def _mock(profile: str, log_dir: Path, deadline_s: float = 30.0) -> Iterator[str]:
+def _mock(profile: str, log_dir: Path) -> Iterator[str]:
     """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL.
 
     Its own log (refused webhooks, malformed requests from the fuzzer) goes to ``LOG_DIR/mock-PROFILE.log``."""
-    log = (log_dir / f"mock-{profile}.log").open("w", encoding="utf-8")
-    proc = subprocess.Popen(
-        _harness("mock", "--host", "127.0.0.1", "--port", "0", "--profile", profile),
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        started = time.monotonic()
-        line = ""
-        while time.monotonic() - started < deadline_s:
-            line = proc.stdout.readline()
-            if line.startswith("listening on ") or not line:
-                break
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"the {profile} mock did not start")
-        yield line.removeprefix("listening on ").strip()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with (
+        (log_dir / f"mock-{profile}.log").open("w", encoding="utf-8") as log,
+        embedded_mock(os.environ, ("--profile", profile), log=log) as url,
+    ):
+        yield url
 
 
 def plan(

@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 import httpx
 
-from infsh_harness.drift.receiver import Delivery, WebhookReceiver
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_DELIVERY, task_document
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec, load_spec
+from infsh_harness.webhook_receiver import WebhookReceiver
 
 __all__ = ["ProbeConfig", "ProbeError", "ProbeResult", "probe"]
 
@@ -76,8 +76,16 @@ def probe(
         raise ValueError(f"unknown scenarios: {', '.join(unknown)}")
     headers = {"user-agent": "infsh-harness-drift-probe"}
     timeout = httpx.Timeout(config.request_timeout_s, connect=10.0)
+    receiver = WebhookReceiver(
+        config.webhook_bind,
+        config.webhook_port,
+        advertise_host=config.webhook_host,
+        operation_id=SCENARIOS[WEBHOOK_DELIVERY].operation_id,
+        scenario=WEBHOOK_DELIVERY,
+        max_deliveries=100,  # all a misbehaving target can make the probe keep
+    )
     with (
-        WebhookReceiver(config.webhook_bind, config.webhook_port, config.webhook_host) as receiver,
+        receiver,
         httpx.Client(
             base_url=config.base_url, headers=headers, timeout=timeout, transport=transport
         ) as client,
@@ -286,7 +294,8 @@ class _Probe:
         scenario = "webhook-run" if self.config.webhook_reachable else "webhook-run-unchecked"
         if not self.wanted(scenario):
             return
-        body = {**self.input(), "webhook": self.receiver.url}
+        url = self.receiver.url("drift")
+        body = {**self.input(), "webhook": url}
         task_id = _field(self.run_task(scenario, body), "id")
         if task_id is None and self.fallback:
             fallback_scenario = "webhook-run-fallback" if self.config.webhook_reachable else "create-fallback"
@@ -295,28 +304,12 @@ class _Probe:
             self.skipped(WEBHOOK_DELIVERY, "the run with a webhook gave no task id")
             return
         wait_s = self.config.webhook_wait_s
-        got = self.receiver.wait_for(lambda ds: any(task_id.encode() in d.body for d in ds), wait_s)
-        if any(task_id.encode() in d.body for d in got):
+        if self.receiver.wait_until(lambda r: any(task_id.encode() in d.body for d in r.deliveries()), wait_s):
             time.sleep(self.config.duplicate_grace_s)
-            got = self.receiver.deliveries
         elif not self.config.webhook_reachable:
-            self.note(
-                f"no webhook arrived at {self.receiver.url} within {wait_s:g} s (it may be unreachable)"
-            )
-        for delivery in got:
-            self.record(self.observe_delivery(delivery))
-
-    @staticmethod
-    def observe_delivery(delivery: Delivery) -> Observation:
-        return Observation.from_received(
-            method=delivery.method,
-            url=delivery.url,
-            headers=delivery.headers,
-            body=delivery.body,
-            status_code=delivery.status_code,
-            scenario=WEBHOOK_DELIVERY,
-            operation_id=SCENARIOS[WEBHOOK_DELIVERY].operation_id,
-        )
+            self.note(f"no webhook arrived at {url} within {wait_s:g} s (it may be unreachable)")
+        for delivery in self.receiver.deliveries():
+            self.record(delivery.observation)
 
     def session_expiry(self) -> None:
         if not self.wanted("session-expired"):

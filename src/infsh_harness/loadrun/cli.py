@@ -15,49 +15,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from infsh_harness.cliargs import count, non_negative_float, positive_float, positive_int
+
 __all__ = ["add_parser", "main"]
 
 PROG = "infsh-harness load"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, not {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, not {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, not {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -76,23 +38,23 @@ def add_parser(subparsers: Any) -> None:
         "--scenario", action="append", default=[], metavar="NAME",
         help=f"scenario to run, repeatable or comma-separated: {', '.join(SCENARIOS)} (default: all)",
     )  # fmt: skip
-    p.add_argument("-u", "--users", type=_positive_int, default=10, help="concurrent users (default 10)")
-    p.add_argument("-r", "--spawn-rate", type=_positive_float, default=10.0, help="users started per second")
+    p.add_argument("-u", "--users", type=positive_int, default=10, help="concurrent users (default 10)")
+    p.add_argument("-r", "--spawn-rate", type=positive_float, default=10.0, help="users started per second")
     p.add_argument("-t", "--run-time", default="30s", help="duration of each scenario, e.g. 30s, 2m (default 30s)")
-    p.add_argument("--workers", type=_count, default=0, help="locust worker processes on 127.0.0.1 (default 0)")
+    p.add_argument("--workers", type=count, default=0, help="locust worker processes on 127.0.0.1 (default 0)")
     p.add_argument(
-        "--remote-workers", type=_count, default=0, metavar="N",
+        "--remote-workers", type=count, default=0, metavar="N",
         help="also wait for N workers started on other machines (needs --master-bind)",
     )  # fmt: skip
     p.add_argument("--master-bind", default="127.0.0.1", help="address the locust master listens on")
-    p.add_argument("--master-port", type=_count, default=0, help="port of the locust master (default: a free one)")
+    p.add_argument("--master-port", type=count, default=0, help="port of the locust master (default: a free one)")
     p.add_argument("--slo", default=str(LOAD_DIR / "slo.yaml"), help="SLO file (default load/slo.yaml)")
     p.add_argument("--no-slo", action="store_true", help="judge nothing: report only")
     p.add_argument("--out", default="reports/load", help="report folder (default reports/load)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
-    p.add_argument("--poll-interval-ms", type=_non_negative_float, help="run_poll: pause between polls (default 50)")
+    p.add_argument("--poll-interval-ms", type=non_negative_float, help="run_poll: pause between polls (default 50)")
     p.add_argument("--ui", action="store_true", help="keep locust's web UI up during the run (on 127.0.0.1)")
-    p.add_argument("--web-port", type=_positive_int, default=8089, help="port of the web UI (default 8089)")
+    p.add_argument("--web-port", type=positive_int, default=8089, help="port of the web UI (default 8089)")
     p.add_argument(
         "--locust-arg", action="append", default=[], metavar="ARG",
         help="pass ARG to every locust node, e.g. --locust-arg=--cancel-after-ms=100 (repeatable)",

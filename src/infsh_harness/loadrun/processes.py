@@ -87,12 +87,14 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return preexec
 
 
-def _spawn(argv: Sequence[str], env: Mapping[str, str], log: IO[str] | int | None) -> subprocess.Popen[str]:
+def _spawn(
+    argv: Sequence[str], env: Mapping[str, str], stdout: IO[str] | int, stderr: IO[str] | int = subprocess.STDOUT
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         list(argv),
         env=dict(env),
-        stdout=log,
-        stderr=subprocess.STDOUT if log is not None else None,
+        stdout=stdout,
+        stderr=stderr,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=_parent_death_signal(),
@@ -113,11 +115,16 @@ def _stop(proc: subprocess.Popen[str], grace_s: float) -> int:
 
 @contextmanager
 def embedded_mock(
-    env: Mapping[str, str], extra_args: Sequence[str] = (), start_timeout_s: float = 30.0
+    env: Mapping[str, str],
+    extra_args: Sequence[str] = (),
+    start_timeout_s: float = 30.0,
+    log: IO[str] | int = subprocess.STDOUT,
 ) -> Iterator[str]:
-    """``infsh-harness mock`` on a free loopback port, as a subprocess; yields its base URL."""
+    """``infsh-harness mock`` on a free loopback port, as a subprocess; yields its base URL.
+
+    Its log (stderr) goes to ``log``: a file, or by default the pipe its ``listening on`` line comes by."""
     argv = [sys.executable, "-m", "infsh_harness.cli", "mock", "--host", "127.0.0.1", "--port", "0", *extra_args]
-    proc = _spawn(argv, env, subprocess.PIPE)
+    proc = _spawn(argv, env, subprocess.PIPE, log)
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + start_timeout_s

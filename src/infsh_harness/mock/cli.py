@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from infsh_harness.cliargs import positive_float, rate
 from infsh_harness.mock.config import BUGS, DEFAULT_KEYS, PROFILES, Faults, MockConfig, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
@@ -23,26 +24,6 @@ def _latency(text: str) -> tuple[float, float]:
     return a, b
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
-    return value
-
-
 def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "mock", help="serve the stateful mock of the Tasks API", description=__doc__
@@ -52,27 +33,27 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--profile", choices=PROFILES, default="documented")
     p.add_argument("--timing", default="fast", help="phase timings from fixtures/apps.yaml: fast | realistic")
     p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
-    p.add_argument("--max-wait", type=_positive, default=60.0, help="longest a waiting run blocks (s)")
-    p.add_argument("--task-ttl", type=_positive, default=3600.0, help="how long tasks are kept (s)")
-    p.add_argument("--session-timeout", type=_positive, default=300.0, help="default session idle timeout (s)")
+    p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s)")
+    p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s)")
+    p.add_argument("--session-timeout", type=positive_float, default=300.0, help="default session idle timeout (s)")
     p.add_argument(
         "--webhook-allow", action="append", default=[], metavar="HOST",
         help="also deliver webhooks to HOST (repeatable); only loopback otherwise",
     )  # fmt: skip
     p.add_argument("--latency-ms", type=_latency, help="added latency, MS or MIN:MAX")
-    p.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered with a 5xx")
+    p.add_argument("--error-rate", type=rate, default=0.0, help="share of requests answered with a 5xx")
     p.add_argument("--error-status", type=int, default=500)
-    p.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share answered 429 with Retry-After")
+    p.add_argument("--rate-limit-rate", type=rate, default=0.0, help="share answered 429 with Retry-After")
     p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
-    p.add_argument("--webhook-drop-rate", type=_rate, default=0.0)
-    p.add_argument("--webhook-duplicate-rate", type=_rate, default=0.0)
+    p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
+    p.add_argument("--webhook-duplicate-rate", type=rate, default=0.0)
     p.add_argument("--webhook-delay-ms", type=float, default=0.0)
     p.add_argument("--seed", type=int, help="seed for ids and injected faults")
     p.add_argument(
         "--cancel-ms", type=float, help="wire profile: how long a cancel stays in flight, status Cancelling (ms)"
     )
     p.add_argument(
-        "--heartbeat", type=_positive, help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream"
+        "--heartbeat", type=positive_float, help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream"
     )
     p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
     p.set_defaults(func=main)
