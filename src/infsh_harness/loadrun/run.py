@@ -148,7 +148,12 @@ def _target(options: LoadOptions, env: Mapping[str, str], say: Callable[[str], N
     if options.api_key not in keys:
         keys.append(options.api_key)  # the embedded mock serves the key the scenarios send
     mock_env["INFSH_MOCK_KEYS"] = ",".join(keys)
-    with embedded_mock(mock_env, options.mock_args) as url:
+    log_dir = options.out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    # the mock's own log goes to a file: an unread pipe would block a chatty mock mid-run
+    with (log_dir / "mock.log").open("w", encoding="utf-8") as log, embedded_mock(
+        mock_env, options.mock_args, log=log
+    ) as url:
         say(f"embedded mock at {url}")
         yield url, True
 
