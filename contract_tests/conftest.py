@@ -30,6 +30,8 @@ from infsh_harness.checks.settings import DEFAULT_APPS, PROFILES, SuiteSettings
 from infsh_harness.checks.summary import ItemOutcome, RunInfo, named_rules, render_summary, summary_data
 from infsh_harness.checks.target import Target
 from infsh_harness.checks.violation import ContractViolation
+from infsh_harness.checks.webhooks import Received
+from infsh_harness.observation import Observation
 from infsh_harness.spec import DEFAULT_SPEC_PATH, Spec, load_spec
 from infsh_harness.webhook_receiver import WebhookReceiver
 
@@ -396,6 +398,34 @@ def journeys(api: Target, settings: SuiteSettings, receiver: WebhookReceiver, rn
         no_wait_deadline_s=settings.no_wait_deadline_s,
     )
     return run_journeys(api, plan)
+
+
+@pytest.fixture(scope="session")
+def received(journeys: dict[str, Journey], receiver: WebhookReceiver, settings: SuiteSettings) -> dict[str, Received]:
+    """Per journey whose task read as ended, what the receiver got: waited for up to the deadline,
+    then for duplicates. An endless task owes no webhook: none ended, nothing is waited for."""
+    ended = [j for j in journeys.values() if j.terminal_seen_at is not None]
+    for journey in ended:
+        assert journey.terminal_seen_at is not None
+        left = settings.webhook_deadline_s - (time.monotonic() - journey.terminal_seen_at)
+        receiver.wait_for(receiver.token_of(journey.webhook_url), count=1, timeout_s=max(left, 0.0))
+    if ended:
+        time.sleep(settings.webhook_grace_s)
+    out = {}
+    for journey in ended:
+        deliveries = receiver.deliveries(receiver.token_of(journey.webhook_url))
+        late = None
+        if deliveries and journey.terminal_seen_at is not None:
+            overdue = deliveries[0].received_monotonic - journey.terminal_seen_at - settings.webhook_deadline_s
+            late = overdue if overdue > 0 else None
+        out[journey.name] = Received(journey, deliveries, late)
+    return out
+
+
+@pytest.fixture(scope="session")
+def webhook_deliveries(received: dict[str, Received]) -> list[Observation]:
+    """Every webhook the journeys' tasks caused, for the rules that apply to the webhook too."""
+    return [d.observation for got in received.values() for d in got.deliveries]
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from infsh_harness.checks.journeys import App, Journey, start_without_waiting, walked
-from infsh_harness.checks.responses import check_json_content_type, status_label
+from infsh_harness.checks.journeys import App, Journey, recorded, start_without_waiting
+from infsh_harness.checks.responses import check_json_content_type, error_body_problems, status_label
 from infsh_harness.checks.settings import SuiteSettings
 from infsh_harness.checks.target import NO_KEY, Target, TargetError
 from infsh_harness.checks.violation import violation
@@ -21,11 +21,19 @@ def unknown_id(rng: random.Random) -> str:
     return f"task_contract_unknown_{rng.getrandbits(64):016x}"
 
 
+def require_not_found(spec: Spec, rule_id: str, obs: Observation, what: str) -> None:
+    """``obs`` is the documented 404 answer: status 404 and the body the spec gives it."""
+    if obs.status_code != 404:
+        raise violation(spec, rule_id, f"{what} got {obs.status_code}, not 404", obs)
+    problems = error_body_problems(spec, obs)
+    if problems:
+        raise violation(spec, rule_id, f"{what} got 404 without the documented body: {'; '.join(problems[:2])}", obs)
+
+
 @pytest.mark.rule("unknown-task-404")
 def test_unknown_task_404(spec: Spec, api: Target, unknown_id: str) -> None:
     for obs in (api.get(unknown_id), api.cancel(unknown_id)):
-        if obs.status_code != 404:
-            raise violation(spec, "unknown-task-404", f"unknown task id {unknown_id} got {obs.status_code}", obs)
+        require_not_found(spec, "unknown-task-404", obs, f"{obs.operation_id} of unknown task id {unknown_id}")
 
 
 @pytest.mark.rule("auth-required")
@@ -44,7 +52,7 @@ def test_auth_required(spec: Spec, api: Target, apps: dict[str, App], rng: rando
             obs = call(key)
             if obs.status_code != 401:
                 raise violation(spec, "auth-required", f"{operation_id} with {what} got {obs.status_code}", obs)
-            problems = spec.validate("Error", obs.body) if obs.body_is_json else ["the body is not JSON"]
+            problems = error_body_problems(spec, obs)
             if problems:
                 detail = f"{operation_id} with {what} got 401 without the error body: {'; '.join(problems[:2])}"
                 raise violation(spec, "auth-required", detail, obs)
@@ -58,9 +66,7 @@ def test_task_isolation(spec: Spec, api: Target, api_2: Target, apps: dict[str, 
     task_id = api.task_of(started, f"running {app.name}")["id"]
     try:
         for obs in (api_2.get(task_id), api_2.cancel(task_id)):
-            if obs.status_code != 404:
-                detail = f"another key's {obs.operation_id} of task {task_id} got {obs.status_code}, not 404"
-                raise violation(spec, "task-isolation", detail, obs)
+            require_not_found(spec, "task-isolation", obs, f"another key's {obs.operation_id} of task {task_id}")
         after = api.get(task_id)
         status = after.body.get("status") if isinstance(after.body, dict) else None
         if status == spec.status("CANCELLED"):
@@ -77,7 +83,8 @@ def test_json_content_type(
 ) -> None:
     """Successes and the documented errors (400, 401, 404, 422) come as ``application/json``.
 
-    The statuses themselves are other rules' business: whatever comes back, its body is JSON."""
+    The statuses themselves are other rules' business: whatever comes back, its body is JSON. The
+    journeys' answers are checked even where a walk stopped (on an answer it could not read, say)."""
     app = apps["complete"]
     answers = [
         api.get(unknown_id),
@@ -87,8 +94,5 @@ def test_json_content_type(
         api.call("runTask", json={"input": {}}),
         api.run(f"contract-unknown/{unknown_id.replace('_', '-')}", {}),
     ]
-    for obs in answers:
+    for obs in recorded(journeys, also=answers):
         check_json_content_type(spec, obs)
-    for journey in walked(journeys):
-        for obs in journey.exchanges:
-            check_json_content_type(spec, obs)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from infsh_harness.checks.exchange import is_success, status_code
 from infsh_harness.checks.history import TaskLedger
 from infsh_harness.checks.journeys import App, Journey, replay, walked
 from infsh_harness.checks.responses import check_cancel_flag, status_label
@@ -28,10 +29,23 @@ def test_cancel_running(spec: Spec, journeys: dict[str, Journey], apps: dict[str
     replay(spec, journey, "cancel-running")
 
 
+def require_answered(spec: Spec, journey: Journey) -> None:
+    """Every cancel after a read showed the task ended was answered with success, not refused."""
+    ended = None
+    for obs in journey.exchanges:
+        if ended is not None and obs.operation_id == "cancelTask" and not is_success(obs):
+            detail = f"cancelling task {journey.task_id}, already {status_label(spec, ended)}, got {obs.status_code}"
+            raise violation(spec, "cancel-idempotent", detail, obs)
+        status = status_code(obs.body.get("status")) if isinstance(obs.body, dict) and is_success(obs) else None
+        if ended is None and status in spec.terminal_statuses:
+            ended = status
+
+
 @pytest.mark.rule("cancel-idempotent")
 def test_cancel_idempotent(spec: Spec, journeys: dict[str, Journey]) -> None:
     """Cancel an ended task twice (Completed, Failed, Cancelled): same status, ``cancelled`` only if Cancelled."""
     for journey in walked(journeys, ("completed", "failed", "cancelled")):
+        require_answered(spec, journey)
         for obs in journey.of("cancelTask"):
             check_cancel_flag(spec, obs)
         replay(spec, journey, "cancel-idempotent")

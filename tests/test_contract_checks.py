@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infsh_harness.checks import ContractViolation, TaskLedger, check_one_webhook, check_webhook_matches_task
-from infsh_harness.checks.exchange import operation_of, payload_of
+from infsh_harness.checks.exchange import operation_of, path_params, payload_of, status_code
 from infsh_harness.checks.responses import (
     RESPONSE_RULES,
     check_auth_required,
@@ -23,6 +23,7 @@ from infsh_harness.checks.responses import (
     check_session_timeout_with_new_only,
     check_status_known,
     check_timestamps,
+    error_body_problems,
 )
 from infsh_harness.checks.summary import ItemOutcome, RunInfo, named_rules, render_summary, rule_verdicts
 from infsh_harness.observation import Observation
@@ -91,6 +92,20 @@ def test_exchange_finds_the_operation_from_method_and_path() -> None:
     assert payload_of(SPEC, webhook({"id": "t1"})) == {"id": "t1"}
 
 
+def test_exchange_reads_path_parameters_and_whole_number_statuses() -> None:
+    assert path_params(SPEC, exchange("cancelTask", {}, tag=False)) == {"id": "t1"}
+    assert path_params(SPEC, exchange("runTask", {})) == {}
+    # JSON Schema's integer: 3.0 is the number 3; "3", 3.5 and true are no status at all
+    assert [status_code(v) for v in (3, 3.0, "3", 3.5, True, None)] == [3, 3, None, None, None, None]
+
+
+def test_error_bodies_are_held_to_the_schema_documented_for_their_status() -> None:
+    assert error_body_problems(SPEC, exchange("getTask", {"error": "not found", "code": "x"}, status_code=404)) == []
+    assert error_body_problems(SPEC, exchange("getTask", {"message": "task not found"}, status_code=404))
+    assert error_body_problems(SPEC, exchange("getTask", "not found", status_code=404, content_type="text/plain"))
+    assert error_body_problems(SPEC, exchange("getTask", {"message": "x"}, status_code=418)) == []  # undocumented
+
+
 def test_every_response_rule_is_a_documented_rule() -> None:
     assert set(RESPONSE_RULES) <= set(SPEC.rules)
 
@@ -101,6 +116,18 @@ def test_every_response_rule_is_a_documented_rule() -> None:
     [
         (check_status_known, "status-known", exchange("getTask", task(RUNNING)), exchange("getTask", task(12))),
         (check_status_known, "status-known", webhook(task(COMPLETED)), webhook(task(0))),
+        (
+            check_status_known,
+            "status-known",
+            exchange("getTask", task(float(COMPLETED))),
+            exchange("getTask", task(str(COMPLETED))),
+        ),
+        (
+            check_completed_has_output,
+            "completed-has-output",
+            webhook(task(COMPLETED)),
+            webhook(task(float(COMPLETED), output=None)),
+        ),
         (
             check_completed_has_output,
             "completed-has-output",
@@ -118,6 +145,12 @@ def test_every_response_rule_is_a_documented_rule() -> None:
             "timestamps-iso8601",
             webhook(task(COMPLETED, updated_at=WHEN)),
             webhook(task(COMPLETED, updated_at="15/01/2024 10:30")),
+        ),
+        (
+            check_timestamps,
+            "timestamps-iso8601",
+            exchange("getTask", task(RUNNING, created_at="2024-01-15T10:30:00.5+01:00")),
+            exchange("getTask", {k: v for k, v in task(RUNNING).items() if k != "created_at"}),
         ),
         (
             check_json_content_type,
@@ -213,6 +246,8 @@ def test_ledger_accepts_a_documented_walk_with_skips_cancel_and_repeats() -> Non
         cancel_answer(CANCELLED),
     )
     feed(("runTask", task(RUNNING)), cancel_answer(COMPLETED), ("getTask", task(COMPLETED)))  # ended first: a race
+    # the same instant written another way, and whole-number statuses sent as JSON floats
+    feed(("runTask", task(RUNNING)), ("getTask", task(float(COMPLETED), created_at="2024-01-15T10:30:00+00:00")))
 
 
 @pytest.mark.parametrize(
@@ -233,6 +268,8 @@ def test_ledger_accepts_a_documented_walk_with_skips_cancel_and_repeats() -> Non
             [("getTask", task(RUNNING)), ("getTask", task(COMPLETED, created_at="2024-01-15T10:31:00Z"))],
         ),
         ("stable-fields", [("runTask", task(RUNNING, session_id="s1")), ("getTask", task(RUNNING))]),
+        ("stable-fields", [("runTask", task(RUNNING)), ("getTask", task(RUNNING, id="t2"))]),  # another task
+        ("terminal-final", [("getTask", task(float(COMPLETED))), ("getTask", task(float(RUNNING)))]),
     ],
 )
 def test_ledger_names_the_rule_a_sequence_of_reads_breaks(
@@ -268,11 +305,15 @@ def test_one_webhook_wants_exactly_one() -> None:
         {k: v for k, v in hook().items() if k != "updated_at"},
         hook(updated_at="2024-01-15T10:29:00Z"),
         hook(id="t2"),
+        hook(created_at="2024-01-15T10:29:59Z"),
+        hook(session_id="s2"),
         "not an object",
     ],
 )
 def test_webhook_must_match_the_task(payload: Any) -> None:
     check_webhook_matches_task(SPEC, task(COMPLETED), webhook(hook()))
+    same = hook(status=float(COMPLETED), created_at="2024-01-15T10:30:00+00:00")  # the same state, written otherwise
+    check_webhook_matches_task(SPEC, task(COMPLETED), webhook(same))
     with pytest.raises(ContractViolation) as excinfo:
         check_webhook_matches_task(SPEC, task(COMPLETED), webhook(payload))
     assert_names("webhook-matches-task", excinfo)

@@ -59,6 +59,27 @@ DETECTS: dict[str, str] = {
     "cancel_ignored": "cancel-running",
     "cancel_flag_wrong": "cancel-idempotent",
     "text_errors": "json-content-type",
+    # subtler ways of breaking the same rules: one seeded bug each, caught through another path
+    "get_other_task": "stable-fields",  # a read answers another task: the ledger goes by the id asked for
+    "session_id_changes_on_get": "stable-fields",
+    "error_not_string": "failed-has-error",
+    "not_found_body_message": "unknown-task-404",  # 404, but not the documented body
+    "auth_403": "auth-required",
+    "text_success": "json-content-type",  # the journeys cannot read their tasks, yet what they got is checked
+    "status_string": "status-known",  # polling stops at an undocumented status instead of waiting it out
+    "no_created_at": "timestamps-iso8601",  # a required timestamp left out
+    "session_no_wait_waits": "run-no-wait",
+    "session_default_no_wait": "run-waits-by-default",
+    "session_timeout_truncated": "session-timeout-bounds",  # 3600.5 accepted
+    "session_continue_refused": "session-continue",  # an error is no answer either
+    "cancel_terminal_409": "cancel-idempotent",
+    "webhook_early": "webhook-matches-task",  # sent at creation: the cancelled task's reports Completed
+    "webhook_wrong_id": "webhook-matches-task",
+    "webhook_created_at_differs": "webhook-matches-task",
+    "webhook_not_on_cancel": "one-webhook",
+    "webhook_without_output": "completed-has-output",  # rules that apply to the webhook too
+    "webhook_failed_no_error": "failed-has-error",
+    "webhook_bad_timestamp": "timestamps-iso8601",
 }
 # short deadlines where a bug makes the suite wait one out (a missing webhook, a run that waits)
 FAST = ("--webhook-deadline", "4", "--webhook-grace", "0.3", "--no-wait-deadline", "2")

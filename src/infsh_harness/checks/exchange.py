@@ -6,20 +6,31 @@ import functools
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec
 
-__all__ = ["applies", "is_success", "operation_of", "payload_of", "request_json"]
+__all__ = [
+    "applies",
+    "is_success",
+    "operation_of",
+    "path_params",
+    "payload_of",
+    "payload_schema_name",
+    "request_json",
+    "status_code",
+]
 
 
 @functools.lru_cache(maxsize=8)
-def _templates(spec: Spec) -> tuple[tuple[str, re.Pattern[str], str], ...]:
-    """``(method, path regex, operationId)`` for every documented operation."""
+def _templates(spec: Spec) -> tuple[tuple[str, re.Pattern[str], str, tuple[str, ...]], ...]:
+    """``(method, path regex, operationId, path parameter names)`` for every documented operation."""
     out = []
     for op in spec.operations.values():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
-        out.append((op.method, re.compile(f"^{pattern}$"), op.operation_id))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(op.path))
+        names = tuple(re.findall(r"\{([^}]+)\}", op.path))
+        out.append((op.method, re.compile(f"^{pattern}$"), op.operation_id, names))
     return tuple(out)
 
 
@@ -27,10 +38,29 @@ def operation_of(spec: Spec, obs: Observation) -> str | None:
     """The operationId (or webhook operationId) ``obs`` exercised, ``None`` if undocumented."""
     if obs.operation_id:
         return obs.operation_id
-    for method, pattern, operation_id in _templates(spec):
+    for method, pattern, operation_id, _ in _templates(spec):
         if obs.method == method and pattern.match(obs.path):
             return operation_id
     return None
+
+
+def path_params(spec: Spec, obs: Observation) -> dict[str, str]:
+    """The path parameters of the documented operation ``obs`` exercised (``{"id": ...}``)."""
+    operation_id = operation_of(spec, obs)
+    for _, pattern, template_id, names in _templates(spec):
+        found = pattern.match(obs.path) if template_id == operation_id else None
+        if found:
+            return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
+    return {}
+
+
+def status_code(value: Any) -> int | None:
+    """A JSON ``status`` as a whole number: ``9`` and ``9.0`` alike (JSON Schema's ``integer``), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    return value
 
 
 def _webhook_ids(spec: Spec) -> frozenset[str]:
@@ -54,6 +84,19 @@ def payload_of(spec: Spec, obs: Observation) -> Mapping[str, Any] | None:
     else:
         body = obs.body if obs.body_is_json and is_success(obs) else None
     return body if isinstance(body, Mapping) else None
+
+
+def payload_schema_name(spec: Spec, obs: Observation) -> str | None:
+    """The component schema ``payload_of(obs)`` is documented by: a webhook's request body, else the answer's."""
+    operation_id = operation_of(spec, obs)
+    if operation_id in _webhook_ids(spec):
+        op = next(op for op in spec.webhooks.values() if op.operation_id == operation_id)
+        body = spec.resolve(op.definition.get("requestBody", {}))
+        ref = body.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        return ref.rsplit("/", 1)[-1] if ref.startswith("#/components/schemas/") else None
+    if operation_id is None:
+        return None
+    return spec.response_schema_name(operation_id, str(obs.status_code))
 
 
 def request_json(obs: Observation) -> Mapping[str, Any] | None:

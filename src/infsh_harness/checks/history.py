@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infsh_harness.checks.exchange import operation_of, payload_of
-from infsh_harness.checks.responses import status_label
+from infsh_harness.checks.exchange import operation_of, path_params, payload_of, status_code
+from infsh_harness.checks.responses import same_value, status_label
 from infsh_harness.checks.violation import ContractViolation, violation
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec
@@ -58,11 +58,15 @@ class TaskLedger:
         operation_id = operation_of(self.spec, obs)
         if payload is None or operation_id not in ("runTask", "getTask", "cancelTask"):
             return []
-        task_id, status = payload.get("id"), payload.get("status")
-        if not isinstance(task_id, str) or isinstance(status, bool) or not isinstance(status, int):
+        task_id, status = payload.get("id"), status_code(payload.get("status"))
+        if not isinstance(task_id, str) or status is None:
             return []
+        asked = path_params(self.spec, obs).get("id", task_id)  # a read or cancel is about the task it names
+        if asked != task_id and operation_id == "getTask":
+            detail = f"reading task {asked} answered task {task_id}"
+            return [violation(self.spec, "stable-fields", detail, obs)]
         with self._lock:
-            record = self.tasks.setdefault(task_id, TaskRecord(task_id))
+            record = self.tasks.setdefault(asked, TaskRecord(asked))
             found = self._status_rules(record, status, obs)
             if operation_id == "cancelTask":
                 found += self._cancel_rules(record, status, payload, obs)
@@ -123,7 +127,7 @@ class TaskLedger:
         for name in self._stable_fields:
             before = record.stable.get(name, _MISSING)
             now = payload.get(name)
-            if before is not _MISSING and now != before:
+            if before is not _MISSING and not same_value(self.spec, name, before, now):
                 detail = f"{name} of task {record.task_id} changed from {before!r} to {now!r}"
                 found.append(violation(self.spec, "stable-fields", detail, obs))
         return found

@@ -15,13 +15,24 @@ from typing import Any
 
 import httpx
 
+from infsh_harness.checks.exchange import is_success, status_code
 from infsh_harness.checks.history import TaskLedger
 from infsh_harness.checks.target import Target, TargetError
 from infsh_harness.checks.violation import ContractViolation, violation
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec
 
-__all__ = ["JOURNEYS", "App", "Journey", "JourneyPlan", "replay", "run_journeys", "start_without_waiting", "walked"]
+__all__ = [
+    "JOURNEYS",
+    "App",
+    "Journey",
+    "JourneyPlan",
+    "recorded",
+    "replay",
+    "run_journeys",
+    "start_without_waiting",
+    "walked",
+]
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ class _Walk:
     def keep(self, obs: Observation) -> Observation:
         self.journey.exchanges.append(obs)
         body = obs.body if isinstance(obs.body, dict) else {}
-        if obs.operation_id == "getTask" and self.journey.terminal_body is None and body.get("status") in self.terminal:
+        status = status_code(body.get("status"))
+        if obs.operation_id == "getTask" and self.journey.terminal_body is None and status in self.terminal:
             self.journey.terminal_body = body
             self.journey.terminal_seen_at = time.monotonic()
         return obs
@@ -105,8 +117,12 @@ class _Walk:
         interval = plan.poll_interval_s
         for _ in range(plan.max_polls):
             obs = self.get()
-            if isinstance(obs.body, dict) and obs.body.get("status") in self.terminal:
+            status = obs.body.get("status") if isinstance(obs.body, dict) else None
+            if status_code(status) in self.terminal:
                 return
+            if is_success(obs) and status_code(status) not in self.target.spec.status_codes:
+                # an undocumented status never ends: stop here, the status-known test names it
+                raise TargetError(f"task {self.journey.task_id} read as status {status!r}: cannot tell when it ends")
             if time.monotonic() >= deadline:
                 break
             time.sleep(interval)
@@ -195,6 +211,20 @@ def walked(journeys: Mapping[str, Journey], names: Iterable[str] = JOURNEYS) -> 
             cut_short.append(journey)
     for journey in cut_short:
         journey.require()
+
+
+def recorded(
+    journeys: Mapping[str, Journey], names: Iterable[str] = JOURNEYS, also: Iterable[Observation] = ()
+) -> Iterator[Observation]:
+    """Every exchange of the named journeys, walks cut short included (what they read is evidence too),
+    then ``also`` (the webhooks they caused); last, like :func:`walked`, the failure of a walk the
+    target could not be driven through."""
+    names = list(names)
+    for name in names:
+        yield from list(journeys[name].exchanges)
+    yield from also
+    for _ in walked(journeys, names):
+        pass
 
 
 def replay(spec: Spec, journey: Journey, rule_id: str) -> None:

@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from infsh_harness.checks.exchange import applies, is_success, operation_of, payload_of, request_json
+from infsh_harness.checks.exchange import (
+    applies,
+    is_success,
+    operation_of,
+    payload_of,
+    payload_schema_name,
+    request_json,
+    status_code,
+)
 from infsh_harness.checks.violation import violation
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec
@@ -34,7 +42,9 @@ __all__ = [
     "check_session_timeout_with_new_only",
     "check_status_known",
     "check_timestamps",
+    "error_body_problems",
     "parse_timestamp",
+    "same_value",
     "status_label",
     "timestamp_fields",
 ]
@@ -45,13 +55,13 @@ _JSON = "application/json"
 
 def status_label(spec: Spec, status: Any) -> str:
     """``7 (Running)`` for a documented code, the raw value otherwise."""
-    info = spec.status_info(status) if isinstance(status, int) and not isinstance(status, bool) else None
+    code = status_code(status)
+    info = spec.status_info(code) if code is not None else None
     return f"{status} ({info.name})" if info else repr(status)
 
 
 def _status(payload: Mapping[str, Any]) -> int | None:
-    status = payload.get("status")
-    return status if isinstance(status, int) and not isinstance(status, bool) else None
+    return status_code(payload.get("status"))
 
 
 def check_status_known(spec: Spec, obs: Observation) -> None:
@@ -108,10 +118,30 @@ def timestamp_fields(spec: Spec) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def same_value(spec: Spec, name: str, before: Any, now: Any) -> bool:
+    """Whether two readings of field ``name`` agree; a timestamp by its instant (``Z`` equals ``+00:00``)."""
+    if before == now:
+        return True
+    if name not in timestamp_fields(spec):
+        return False
+    instants = parse_timestamp(spec, before), parse_timestamp(spec, now)
+    return None not in instants and instants[0] == instants[1]
+
+
+def _required_timestamps(spec: Spec, obs: Observation) -> tuple[str, ...]:
+    """The timestamp fields the schema documenting ``obs``'s payload requires."""
+    schema_name = payload_schema_name(spec, obs)
+    required = spec.schema(schema_name).get("required", ()) if schema_name else ()
+    return tuple(name for name in timestamp_fields(spec) if name in required)
+
+
 def check_timestamps(spec: Spec, obs: Observation) -> None:
     payload = payload_of(spec, obs) if applies(spec, "timestamps-iso8601", obs) else None
     if payload is None:
         return
+    for name in _required_timestamps(spec, obs):
+        if name not in payload:
+            raise violation(spec, "timestamps-iso8601", f"task {payload.get('id')} has no {name}", obs)
     for name in timestamp_fields(spec):
         if name in payload and parse_timestamp(spec, payload[name]) is None:
             raise violation(spec, "timestamps-iso8601", f"{name} of task {payload.get('id')} is {payload[name]!r}", obs)
@@ -232,6 +262,17 @@ def check_session_timeout_with_new_only(spec: Spec, obs: Observation) -> None:
             f"a run with session_timeout and session {request.get('session')!r} was accepted with {obs.status_code}",
             obs,
         )
+
+
+def error_body_problems(spec: Spec, obs: Observation) -> list[str]:
+    """How an error answer's body breaks the schema the spec documents for its status (empty if it fits)."""
+    operation_id = operation_of(spec, obs)
+    schema_name = spec.response_schema_name(operation_id, str(obs.status_code)) if operation_id else None
+    if schema_name is None:
+        return []
+    if not obs.body_is_json:
+        return [f"the body is not JSON but {obs.content_type or 'untyped'}: {str(obs.body)[:80]!r}"]
+    return spec.validate(schema_name, obs.body)
 
 
 def check_auth_required(spec: Spec, obs: Observation) -> None:

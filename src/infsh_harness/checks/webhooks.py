@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from infsh_harness.checks.responses import parse_timestamp, status_label
+from infsh_harness.checks.exchange import status_code
+from infsh_harness.checks.journeys import Journey
+from infsh_harness.checks.responses import parse_timestamp, same_value, status_label
 from infsh_harness.checks.violation import violation
 from infsh_harness.observation import Observation
 from infsh_harness.spec import Spec
+from infsh_harness.webhook_receiver import Delivery
 
-__all__ = ["WEBHOOK_SCHEMA", "check_one_webhook", "check_webhook_matches_task"]
+__all__ = ["WEBHOOK_SCHEMA", "Received", "check_one_webhook", "check_webhook_matches_task"]
 
 WEBHOOK_SCHEMA = "WebhookPayload"
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a journey's webhook URL received."""
+
+    journey: Journey
+    deliveries: list[Delivery]
+    late_by_s: float | None  # how far past the deadline the first delivery came, if it did
 
 
 def check_one_webhook(spec: Spec, task_id: str, deliveries: Sequence[Observation], deadline_s: float) -> None:
@@ -40,12 +53,18 @@ def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: O
         raise violation(
             spec, "webhook-matches-task", f"the webhook for task {task_id} names task {payload['id']}", delivery
         )
-    if payload["status"] != final.get("status"):
+    if status_code(payload["status"]) != status_code(final.get("status")):
         detail = (
             f"the webhook for task {task_id} reports {status_label(spec, payload['status'])}, "
             f"GET reads {status_label(spec, final.get('status'))}"
         )
         raise violation(spec, "webhook-matches-task", detail, delivery)
+    for name in _stable_fields(spec):
+        if not same_value(spec, name, final.get(name), payload.get(name)):
+            detail = (
+                f"the webhook for task {task_id} has {name} {payload.get(name)!r}, GET reads {final.get(name)!r}"
+            )
+            raise violation(spec, "webhook-matches-task", detail, delivery)
     created = parse_timestamp(spec, payload["created_at"])
     updated = parse_timestamp(spec, payload["updated_at"])
     if created is not None and updated is not None and updated < created:
@@ -54,3 +73,9 @@ def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: O
             f"before created_at {payload['created_at']}"
         )
         raise violation(spec, "webhook-matches-task", detail, delivery)
+
+
+def _stable_fields(spec: Spec) -> list[str]:
+    """The fields every read of a task shows the same (rule ``stable-fields``) that a webhook carries too."""
+    carried = spec.schema(WEBHOOK_SCHEMA).get("properties", {})
+    return [name for name in spec.rule("stable-fields").params.get("fields", ()) if name in carried and name != "id"]

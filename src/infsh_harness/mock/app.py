@@ -22,7 +22,7 @@ import jsonschema_rs
 import orjson
 
 from infsh_harness.mock.config import Faults, MockConfig
-from infsh_harness.mock.errors import BadRequest, InvalidRequest, MethodNotAllowed, MockError, NotFound
+from infsh_harness.mock.errors import BadRequest, Conflict, InvalidRequest, MethodNotAllowed, MockError, NotFound
 from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.models import MockBackend, Task, TaskView
 from infsh_harness.mock.render import DocumentedRenderer, Renderer
@@ -114,6 +114,10 @@ class MockApp:
         if "session_timeout_without_new" in self.bugs:
             schema.pop("if", None)
             schema.pop("then", None)
+        if "session_timeout_truncated" in self.bugs:  # bounded by hand in _seed_run_bugs
+            bounds = schema["properties"]["session_timeout"]
+            self._timeout_bounds = (bounds["minimum"], bounds["maximum"])
+            schema["properties"] = {**schema["properties"], "session_timeout": {"type": "number"}}
         return jsonschema_rs.validator_for(schema, validate_formats=True)
 
     # --- ASGI ----------------------------------------------------------------------------
@@ -172,7 +176,10 @@ class MockApp:
         if request.method not in methods:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
         request.owner = self.backend.authenticate(request.headers.get("authorization"))
-        return await methods[request.method](request)
+        response = await methods[request.method](request)
+        if "text_success" in self.bugs:
+            response.content_type = "text/plain"
+        return response
 
     async def _dispatch(
         self, request: Request, methods: dict[str, Handler] | None, path: str
@@ -281,6 +288,10 @@ class MockApp:
     # --- lifecycle glue ------------------------------------------------------------------
     def start_task(self, owner: str, data: Mapping[str, Any]) -> Task:
         task = self.backend.create_task(owner, data)
+        if task.webhook and "webhook_early" in self.bugs:
+            task.finalized = True  # the early webhook is the only one
+            planned = TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
+            self.dispatcher.submit(task.id, task.webhook, self.renderer.webhook(planned))
         if task.webhook:
             self._schedule_finalize(task)
         return task
@@ -311,7 +322,7 @@ class MockApp:
         timer = self._timers.pop(task.id, None)
         if timer is not None:
             timer.cancel()
-        if task.webhook:
+        if task.webhook and "webhook_not_on_cancel" not in self.bugs:
             if self.backend.terminal_at(task) <= self.backend.clock.now():
                 self._on_terminal(task)
             else:  # a cancel still in flight (wire profile): send the webhook once it lands
@@ -384,16 +395,22 @@ class MockApp:
             wait = False
         if "no_wait_waits" in self.bugs:
             wait = True
+        if self.bugs:
+            wait = self._seed_run_bugs(request, data, wait)
         task = self.start_task(request.owner, data)
         view = await self.await_terminal(task, self.config.max_wait_s) if wait else self.backend.view(task)
         return Response.json(200, self.renderer.task(view))
 
     async def get_task(self, request: Request) -> Response:
         task = self._find_task(request)
+        if self.bugs:
+            return self._seeded_get(request, task)
         return Response.json(200, self.renderer.task(self.backend.view(task)))
 
     async def cancel_task(self, request: Request) -> Response:
         task = self._find_task(request)
+        if "cancel_terminal_409" in self.bugs and self.backend.view(task).terminal:
+            raise Conflict(f"task {task.id} has already ended")
         view = self.backend.cancel_task(request.owner, task.id)
         if task.cancelled_at is not None:
             self.notify_changed(task)
@@ -407,6 +424,30 @@ class MockApp:
             if "unknown_task_500" in self.bugs:
                 raise MockError("task lookup failed") from None
             raise
+
+    # --- seeded bugs (only the harness' own tests turn them on) ----------------------------
+    def _seed_run_bugs(self, request: Request, data: dict[str, Any], wait: bool) -> bool:
+        """Whether the run waits, after the seeded bugs of ``POST /run`` had their say."""
+        bugs, session = self.bugs, data.get("session")
+        if "session_timeout_truncated" in bugs and isinstance(data.get("session_timeout"), int | float):
+            low, high = self._timeout_bounds
+            if not low <= int(data["session_timeout"]) <= high:
+                raise InvalidRequest("session_timeout is out of bounds")
+        if "session_continue_refused" in bugs and session not in (None, "new"):
+            raise NotFound(f"session not found: {session}", code="session_not_found")
+        if session is not None and "session_no_wait_waits" in bugs:
+            wait = True
+        if session is not None and "session_default_no_wait" in bugs and "wait" not in request.query:
+            wait = False
+        return wait
+
+    def _seeded_get(self, request: Request, task: Task) -> Response:
+        if "get_other_task" in self.bugs:
+            task = [t for t in self.backend.tasks.values() if t.owner == request.owner][-1]
+        body = self.renderer.task(self.backend.view(task))
+        if "session_id_changes_on_get" in self.bugs and body.get("session_id"):
+            body["session_id"] += "_other"
+        return Response.json(200, body)
 
     # --- /_mock/ controls ----------------------------------------------------------------
     def _control_json(self, request: Request) -> dict[str, Any]:

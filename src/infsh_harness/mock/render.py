@@ -53,6 +53,8 @@ class DocumentedRenderer:
         self.bugs = bugs
         if "undocumented_status" in bugs:
             self.codes["CANCELLED"] = max(self.codes.values()) + 1
+        if "status_string" in bugs:
+            self.codes = {k: str(v) for k, v in self.codes.items()}  # type: ignore[misc]
         self.timestamp: Callable[[float], str] = iso_ms
         if "bad_timestamp" in bugs:
             self.timestamp = lambda t: datetime.fromtimestamp(t, UTC).strftime("%d/%m/%Y %H:%M")
@@ -69,7 +71,7 @@ class DocumentedRenderer:
         if "input_not_echoed" in self.bugs:
             input_ = {k: v for k, v in input_.items() if False} if input_ else {"unexpected": True}
         session_id = None if "no_session_id" in self.bugs else task.session_id
-        return {
+        body = {
             "id": task.id,
             "status": self.codes[view.status],
             "input": input_,
@@ -78,6 +80,15 @@ class DocumentedRenderer:
             "session_id": session_id,
             "created_at": self._created_at(view),
         }
+        if self.bugs:
+            self._seed_task_bugs(body)
+        return body
+
+    def _seed_task_bugs(self, body: dict[str, Any]) -> None:
+        if "error_not_string" in self.bugs and body["error"]:
+            body["error"] = {"message": body["error"]}
+        if "no_created_at" in self.bugs:
+            del body["created_at"]
 
     def cancel(self, view: TaskView) -> dict[str, Any]:
         cancelled = view.status == "CANCELLED" or "cancel_flag_wrong" in self.bugs
@@ -99,15 +110,39 @@ class DocumentedRenderer:
             del payload["updated_at"]
         if "webhook_updated_before_created" in self.bugs:
             payload["updated_at"] = self.timestamp(task.created_at - 60)
+        if self.bugs:
+            self._seed_webhook_bugs(view, payload)
         return payload
 
+    def _seed_webhook_bugs(self, view: TaskView, payload: dict[str, Any]) -> None:
+        if "webhook_wrong_id" in self.bugs:
+            payload["id"] = f"{payload['id']}_other"
+        if "webhook_created_at_differs" in self.bugs:
+            payload["created_at"] = self.timestamp(view.task.created_at - 1)
+        if "webhook_without_output" in self.bugs:
+            payload["output"] = None
+        if "webhook_failed_no_error" in self.bugs:
+            payload["error"] = ""
+        if "webhook_bad_timestamp" in self.bugs:
+            payload["created_at"] = payload["updated_at"] = "yesterday"
+
     def error(self, exc: MockError) -> Response:
+        status, body = exc.status_code, {"error": exc.message, "code": exc.code}
+        if self.bugs:
+            status, body = self._seed_error_bugs(status, body)
         if "text_errors" in self.bugs:
-            response = Response(exc.status_code, exc.message.encode(), "text/plain; charset=utf-8")
+            response = Response(status, exc.message.encode(), "text/plain; charset=utf-8")
         elif "error_body_string" in self.bugs:
-            response = Response(exc.status_code, orjson.dumps(exc.message))
+            response = Response(status, orjson.dumps(exc.message))
         else:
-            response = Response.json(exc.status_code, {"error": exc.message, "code": exc.code})
+            response = Response.json(status, body)
         if isinstance(exc, MethodNotAllowed):
             response.headers.append((b"allow", ", ".join(exc.allow).encode()))
         return response
+
+    def _seed_error_bugs(self, status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if "not_found_body_message" in self.bugs and status == 404:
+            body = {"message": body["error"]}
+        if "auth_403" in self.bugs and status == 401:
+            status = 403
+        return status, body
