@@ -80,6 +80,9 @@ DETECTS: dict[str, str] = {
     "webhook_without_output": "completed-has-output",  # rules that apply to the webhook too
     "webhook_failed_no_error": "failed-has-error",
     "webhook_bad_timestamp": "timestamps-iso8601",
+    "loose_validation": "invalid-run-refused",  # bodies breaking RunRequest are served
+    "empty_session_accepted": "invalid-run-refused",  # only session "" slips through
+    "unknown_app_200": "unknown-app-404",
 }
 # short deadlines where a bug makes the suite wait one out (a missing webhook, a run that waits)
 FAST = ("--webhook-deadline", "4", "--webhook-grace", "0.3", "--no-wait-deadline", "2")

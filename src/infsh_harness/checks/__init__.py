@@ -5,6 +5,7 @@
 * ``webhooks``   one delivery per terminal task, reporting its final state
 * ``target``     a raw driver of the server under test, answering observations
 * ``journeys``   the scripted task walks the lifecycle tests read
+* ``run_requests`` run bodies the spec refuses (derived from its request schema), and the checks of refusing them
 * ``schemathesis_checks`` / ``schemathesis_run``  the same rules inside schemathesis, and running ``st``
 * ``settings`` / ``summary``  one run of the suite: how it is set up, and its Markdown/JSON summary
 

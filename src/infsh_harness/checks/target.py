@@ -8,6 +8,7 @@ Paths come from the spec's operations; keys never appear in an observation (they
 from __future__ import annotations
 
 import enum
+import json as _json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ class _Key(enum.Enum):
 DEFAULT_KEY = _Key.DEFAULT  # the target's own key
 NO_KEY = _Key.NONE  # send no Authorization header
 KeyChoice = str | _Key
+_JSON = "application/json"
 
 
 class TargetError(AssertionError):
@@ -69,10 +71,13 @@ class Target:
         params: Mapping[str, str] | None = None,
         key: KeyChoice = DEFAULT_KEY,
         timeout_s: float | None = None,
+        content_type: str | None = None,
     ) -> Observation:
         op = self.spec.operation(operation_id)
         path = op.path.replace("{id}", quote(task_id, safe="")) if task_id is not None else op.path
         headers = {"accept": "application/json"}
+        if content_type is not None:
+            headers["content-type"] = content_type
         if key is not NO_KEY:
             headers["authorization"] = f"Bearer {self.api_key if key is DEFAULT_KEY else key}"
         timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
@@ -95,6 +100,11 @@ class Target:
         params = None if wait is None else {"wait": "true" if wait else "false"}
         body = {"app": app, "input": dict(input), **fields}
         return self.call("runTask", json=body, params=params, key=key, timeout_s=timeout_s)
+
+    def run_raw(self, body: Any, *, wait: bool | None = None) -> Observation:
+        """``POST /run`` with any JSON value as the body, ``null`` included (as ``application/json``)."""
+        params = None if wait is None else {"wait": "true" if wait else "false"}
+        return self.call("runTask", content=_json.dumps(body).encode(), params=params, content_type=_JSON)
 
     def get(self, task_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Observation:
         return self.call("getTask", task_id=task_id, key=key)

@@ -118,6 +118,14 @@ class MockApp:
             bounds = schema["properties"]["session_timeout"]
             self._timeout_bounds = (bounds["minimum"], bounds["maximum"])
             schema["properties"] = {**schema["properties"], "session_timeout": {"type": "number"}}
+        if "empty_session_accepted" in self.bugs:  # "" is dropped in _seed_run_bugs
+            session = {k: v for k, v in schema["properties"]["session"].items() if k != "minLength"}
+            schema["properties"] = {**schema["properties"], "session": session}
+        if "loose_validation" in self.bugs:  # each property judged alone, in _loosely_valid
+            self._property_validators = {
+                name: jsonschema_rs.validator_for(prop, validate_formats=True)
+                for name, prop in schema["properties"].items()
+            }
         return jsonschema_rs.validator_for(schema, validate_formats=True)
 
     # --- ASGI ----------------------------------------------------------------------------
@@ -270,6 +278,8 @@ class MockApp:
             raise BadRequest("request body must be a JSON object", code="invalid_body")
         if self.run_validator.is_valid(data):
             return data
+        if "loose_validation" in self.bugs and isinstance(data.get("app"), str) and data.get("input") is not None:
+            return self._loosely_valid(data)
         errors = [
             f"{'/'.join(map(str, e.instance_path)) or 'body'}: {e.message}"
             for e in self.run_validator.iter_errors(data)
@@ -428,6 +438,8 @@ class MockApp:
     # --- seeded bugs (only the harness' own tests turn them on) ----------------------------
     def _seed_run_bugs(self, request: Request, data: dict[str, Any], wait: bool) -> bool:
         """Whether the run waits, after the seeded bugs of ``POST /run`` had their say."""
+        if "empty_session_accepted" in self.bugs and data.get("session") == "":
+            del data["session"]
         bugs, session = self.bugs, data.get("session")
         if "session_timeout_truncated" in bugs and isinstance(data.get("session_timeout"), int | float):
             low, high = self._timeout_bounds
@@ -440,6 +452,17 @@ class MockApp:
         if session is not None and "session_default_no_wait" in bugs and "wait" not in request.query:
             wait = False
         return wait
+
+    def _loosely_valid(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The body as a lax server reads it: a non-object input becomes {}, a property breaking
+        its own schema is dropped, and what the properties break together is not looked at."""
+        kept = {k: v for k, v in data.items() if k not in self._property_validators}
+        for name, validator in self._property_validators.items():
+            if name in data and validator.is_valid(data[name]):
+                kept[name] = data[name]
+        kept["app"] = data["app"]
+        kept["input"] = data["input"] if isinstance(data["input"], dict) else {}
+        return kept
 
     def _seeded_get(self, request: Request, task: Task) -> Response:
         if "get_other_task" in self.bugs:

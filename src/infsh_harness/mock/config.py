@@ -63,6 +63,9 @@ BUGS: Mapping[str, str] = {
     "cancel_terminal_409": "cancelling a terminal task answers 409",
     "session_continue_refused": "continuing a live session answers 404",
     "no_created_at": "tasks have no created_at",
+    "loose_validation": "a run body breaking RunRequest is served if app is a string and input is given",
+    "empty_session_accepted": 'session: "" is taken as no session',
+    "unknown_app_200": "an unknown app runs as infsh/echo",
 }
 
 

@@ -239,7 +239,9 @@ class MockBackend:
         app_name: str = request["app"]
         app = self.catalog.find(app_name)
         if app is None:
-            raise NotFound(f"app not found: {app_name}", code="app_not_found")
+            if "unknown_app_200" not in self.bugs:
+                raise NotFound(f"app not found: {app_name}", code="app_not_found")
+            app = self.catalog.apps["infsh/echo"]
         session = self._session_for(owner, app_name, request, now)
         task_id = self._new_id("task_")
         input_ = dict(request["input"])
