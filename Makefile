@@ -33,7 +33,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check src tests contract_tests load bench
 	$(BIN)/mypy
-	npx --no-install redocly lint openapi/tasks.yaml --format=stylish
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint openapi/tasks.yaml --format=stylish
 
 mock: install
 	$(HARNESS) mock --host 127.0.0.1 --port $(PORT) --profile $(PROFILE)

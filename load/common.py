@@ -52,6 +52,8 @@ _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 # --- options ----------------------------------------------------------------------------------
 @events.init_command_line_parser.add_listener
 def _add_options(parser: Any, **_kw: Any) -> None:
+    # plain `locust -f load/...` too: the web UI and a master listen on loopback unless a flag says otherwise
+    parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
     group = parser.add_argument_group("infsh-harness scenarios")
     group.add_argument("--infsh-app", default="infsh/echo", env_var="INFSH_LOAD_APP",
                        help="app that run_wait, run_poll and webhook run (default infsh/echo)")

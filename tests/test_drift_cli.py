@@ -36,6 +36,13 @@ def test_drift_against_the_embedded_documented_mock_exits_0_with_no_findings(tmp
     assert '<testsuites name="infsh-harness drift" tests="0"' in (out / "drift.xml").read_text()
 
 
+def test_the_embedded_mock_accepts_the_key_the_probe_sends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFSH_API_KEY", "inf_custom_key")
+    out = tmp_path / "drift"
+    assert main(["drift", "--format", "json", "--out", str(out), *QUICK]) == 0
+    assert _json(out)["findings"] == []
+
+
 def test_drift_against_the_embedded_wire_mock_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -93,6 +100,7 @@ def _free_port() -> int:
         ["--baseline", "{tmp}/missing.json", "--har", FIXTURE_HAR],
         ["--har", "{tmp}/missing.har"],
         ["--base-url", "http://127.0.0.1:{port}"],
+        ["--base-url", "127.0.0.1:{port}"],
         ["--update-baseline", "--har", FIXTURE_HAR],
         ["--no-probe"],
         ["--spec", "{tmp}/missing.yaml", "--har", FIXTURE_HAR],

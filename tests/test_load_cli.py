@@ -117,3 +117,12 @@ def test_plan_with_the_web_ui_binds_it_to_loopback(tmp_path: Path) -> None:
     master = list(plan_scenario(LoadOptions(out=tmp_path, environ={}, web_ui=True), "webhook", "http://h").master)
     assert master[master.index("--web-host") + 1] == "127.0.0.1"
     assert "--autostart" in master and "--headless" not in master
+
+
+@pytest.mark.parametrize(
+    ("bind", "master_host"), [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("10.1.2.3", "10.1.2.3")]
+)
+def test_plan_local_workers_reach_the_master_where_it_listens(tmp_path: Path, bind: str, master_host: str) -> None:
+    options = LoadOptions(out=tmp_path, environ={}, workers=1, remote_workers=2, master_bind=bind, master_port=5557)
+    (worker,) = plan_scenario(options, "run_poll", "http://h").workers
+    assert worker[worker.index("--master-host") + 1] == master_host

@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infsh_harness.runall import Outcome, Step, plan, write_index
+import pytest
+
+from infsh_harness.cli import main
+from infsh_harness.runall import Outcome, Step, mock_environ, plan, write_index
 
 
 def test_runall_plan_orders_steps_and_honours_skip(tmp_path: Path) -> None:
@@ -52,3 +55,27 @@ def test_runall_drift_only_on_the_embedded_mock(tmp_path: Path) -> None:
     assert "| drift | pass |" in index
     assert "| drift-wire | exit 1 (informational) |" in index  # the wire profile drifts, by design
     assert (out / "drift" / "drift.json").exists() and (out / "drift-wire" / "drift.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--base-url", "ftp://x"], "--base-url must be an http(s) URL"),
+        (["--load-time", "soon"], "--load-time: expected a duration"),
+        (["--base-url", "https://tasks.example"], "pass --allow-remote to load it too, or --skip load"),
+    ],
+)
+def test_runall_refuses_bad_input_before_any_step(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    assert main(["run", "--out", str(tmp_path / "out"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_runall_mock_accepts_the_keys_the_steps_send() -> None:
+    env = mock_environ({"INFSH_API_KEY": "inf_ci", "PATH": "/bin"})
+    assert env["INFSH_MOCK_KEYS"] == "inf_test_key,inf_test_key_2,inf_ci" and env["PATH"] == "/bin"
+    env = mock_environ({"INFSH_MOCK_KEYS": "k1, k2", "INFSH_API_KEY": "k1", "INFSH_API_KEY_2": "k3"})
+    assert env["INFSH_MOCK_KEYS"] == "k1,k2,k3"

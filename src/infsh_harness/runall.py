@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infsh_harness.loadrun.processes import embedded_mock
+from infsh_harness.loadrun.processes import embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.mock.config import DEFAULT_KEYS
 
 __all__ = ["add_parser", "main"]
 
@@ -65,12 +66,20 @@ def _harness(*args: str) -> tuple[str, ...]:
 def _mock(profile: str, log_dir: Path) -> Iterator[str]:
     """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL.
 
-    Its own log (refused webhooks, malformed requests from the fuzzer) goes to ``LOG_DIR/mock-PROFILE.log``."""
+    Its own log (refused webhooks, malformed requests from the fuzzer) goes to ``LOG_DIR/mock-PROFILE.log``.
+    It accepts the keys the steps send (``INFSH_API_KEY``, ``INFSH_API_KEY_2``) beside its own."""
     with (
         (log_dir / f"mock-{profile}.log").open("w", encoding="utf-8") as log,
-        embedded_mock(os.environ, ("--profile", profile), log=log) as url,
+        embedded_mock(mock_environ(os.environ), ("--profile", profile), log=log) as url,
     ):
         yield url
+
+
+def mock_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with ``INFSH_MOCK_KEYS`` extended by the keys the steps will send."""
+    keys = [k.strip() for k in (environ.get("INFSH_MOCK_KEYS") or ",".join(DEFAULT_KEYS)).split(",") if k.strip()]
+    keys += [environ[name] for name in ("INFSH_API_KEY", "INFSH_API_KEY_2") if environ.get(name)]
+    return {**environ, "INFSH_MOCK_KEYS": ",".join(dict.fromkeys(keys))}
 
 
 def plan(
@@ -128,7 +137,25 @@ def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
     return path
 
 
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the command line, found before any step runs (None: nothing)."""
+    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
+        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
+    if "load" not in args.skip:
+        try:
+            parse_duration(args.load_time)
+        except ValueError as exc:
+            return f"--load-time: {exc}"
+        if args.base_url and not is_loopback_url(args.base_url) and not args.allow_remote:
+            return "--base-url is not a loopback host: pass --allow-remote to load it too, or --skip load"
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
+    problem = _usage_error(args)
+    if problem is not None:
+        print(f"infsh-harness run: error: {problem}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     log_dir = out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -86,7 +86,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="host the target should POST webhooks to (default 127.0.0.1: the local receiver)",
     )
-    p.add_argument("--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds")
+    p.add_argument("--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)")
     p.add_argument(
         "--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)"
     )
@@ -113,13 +113,19 @@ def _formats(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _api_keys() -> tuple[str, str | None]:
+    """The probe's key and optional second key."""
+    return os.environ.get("INFSH_API_KEY") or "inf_test_key", os.environ.get("INFSH_API_KEY_2") or None
+
+
 def _probe_config(args: argparse.Namespace, base_url: str) -> ProbeConfig:
     target_host = urlsplit(base_url).hostname or ""
     webhook_host = args.webhook_host or "127.0.0.1"
+    api_key, api_key_2 = _api_keys()
     return ProbeConfig(
         base_url=base_url,
-        api_key=os.environ.get("INFSH_API_KEY") or "inf_test_key",
-        api_key_2=os.environ.get("INFSH_API_KEY_2") or None,
+        api_key=api_key,
+        api_key_2=api_key_2,
         app=args.app,
         slow_app=args.slow_app,
         failing_app=args.failing_app,
@@ -136,13 +142,16 @@ def _probe_config(args: argparse.Namespace, base_url: str) -> ProbeConfig:
 
 
 @contextmanager
-def _embedded_mock(profile: str) -> Iterator[str]:
+def _embedded_mock(profile: str, keys: tuple[str, ...]) -> Iterator[str]:
+    """The mock in this process; it also accepts ``keys`` (the probe's), beside its default ones."""
     try:
+        from infsh_harness.mock.config import DEFAULT_KEYS, MockConfig
         from infsh_harness.mock.server import serve_in_thread
     except ImportError:
         raise UsageError("no --base-url given and the embedded mock is not available") from None
+    config = MockConfig(profile=profile, keys=tuple(dict.fromkeys((*DEFAULT_KEYS, *keys))))
     try:
-        with serve_in_thread(profile=profile) as url:
+        with serve_in_thread(profile=profile, config=config) as url:
             yield url
     except (ImportError, RuntimeError, ValueError) as exc:
         raise UsageError(f"the embedded mock ({profile}) could not start: {exc}") from None
@@ -164,7 +173,7 @@ def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], l
         result = probe(_probe_config(args, args.base_url), spec)
         sources.append(f"probe:{args.base_url}")
     else:
-        with _embedded_mock(args.profile) as url:
+        with _embedded_mock(args.profile, tuple(k for k in _api_keys() if k)) as url:
             result = probe(_probe_config(args, url), spec)
         sources.append(f"probe:embedded mock ({args.profile})")
     return observations + result.observations, notes + result.notes, sources
@@ -184,6 +193,8 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("--update-baseline needs --baseline FILE")
     if args.no_probe and not args.har:
         raise UsageError("--no-probe needs at least one --har FILE")
+    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
+        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
     spec = load_spec(args.spec)
     accepted = (
         load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()

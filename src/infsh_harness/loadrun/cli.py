@@ -39,14 +39,18 @@ def add_parser(subparsers: Any) -> None:
         help=f"scenario to run, repeatable or comma-separated: {', '.join(SCENARIOS)} (default: all)",
     )  # fmt: skip
     p.add_argument("-u", "--users", type=positive_int, default=10, help="concurrent users (default 10)")
-    p.add_argument("-r", "--spawn-rate", type=positive_float, default=10.0, help="users started per second")
+    p.add_argument(
+        "-r", "--spawn-rate", type=positive_float, default=10.0, help="users started per second (default 10)"
+    )
     p.add_argument("-t", "--run-time", default="30s", help="duration of each scenario, e.g. 30s, 2m (default 30s)")
     p.add_argument("--workers", type=count, default=0, help="locust worker processes on 127.0.0.1 (default 0)")
     p.add_argument(
         "--remote-workers", type=count, default=0, metavar="N",
         help="also wait for N workers started on other machines (needs --master-bind)",
     )  # fmt: skip
-    p.add_argument("--master-bind", default="127.0.0.1", help="address the locust master listens on")
+    p.add_argument(
+        "--master-bind", default="127.0.0.1", help="address the locust master listens on (default 127.0.0.1)"
+    )
     p.add_argument("--master-port", type=count, default=0, help="port of the locust master (default: a free one)")
     p.add_argument("--slo", default=str(LOAD_DIR / "slo.yaml"), help="SLO file (default load/slo.yaml)")
     p.add_argument("--no-slo", action="store_true", help="judge nothing: report only")

@@ -98,6 +98,15 @@ def _node_args(options: LoadOptions) -> list[str]:
     return [*args, *options.locust_args]
 
 
+def _local_master_host(master_bind: str) -> str:
+    """Where the workers on this machine reach a master bound to ``master_bind``."""
+    if master_bind in ("", "*", "0.0.0.0"):
+        return "127.0.0.1"
+    if master_bind == "::":
+        return "::1"
+    return master_bind  # a single address: the master listens there only
+
+
 def plan_scenario(options: LoadOptions, scenario: str, host: str) -> LocustPlan:
     out, logs = options.out, options.out / "logs"
     name = Path(scenario).stem
@@ -122,7 +131,8 @@ def plan_scenario(options: LoadOptions, scenario: str, host: str) -> LocustPlan:
             "--master", "--master-bind-host", options.master_bind, "--master-bind-port", str(port),
             "--expect-workers", str(expected), "--expect-workers-max-wait", "60",
         ]  # fmt: skip
-        worker = (*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port), *_node_args(options))
+        master_host = _local_master_host(options.master_bind)
+        worker = (*common, "--worker", "--master-host", master_host, "--master-port", str(port), *_node_args(options))
         workers = [worker] * options.workers
     master += _node_args(options)
     log_paths = [logs / f"{name}.log", *[logs / f"{name}-worker-{i + 1}.log" for i in range(len(workers))]]
@@ -158,13 +168,18 @@ def _target(options: LoadOptions, env: Mapping[str, str], say: Callable[[str], N
         yield url, True
 
 
+def _describe_workers(local: int, remote: int) -> str:
+    parts = [f"{n} {kind}worker{'s' if n != 1 else ''}" for n, kind in ((local, ""), (remote, "remote ")) if n]
+    return f" on {' and '.join(parts)}" if parts else ""
+
+
 def _run_scenario(options: LoadOptions, scenario: str, host: str, env: Mapping[str, str],
                   say: Callable[[str], None]) -> tuple[ScenarioReport, bool]:  # fmt: skip
     name = Path(scenario).stem
     plan = plan_scenario(options, scenario, host)
     plan.logs[0].parent.mkdir(parents=True, exist_ok=True)
     _forget_previous(options.out, name)
-    nodes = f" on {options.workers} worker processes" if options.workers else ""
+    nodes = _describe_workers(options.workers, options.remote_workers)
     say(f"{name}: {options.users} users for {options.run_time_s:g} s{nodes}")
     if options.web_ui:
         say(f"{name}: locust web UI at http://127.0.0.1:{options.web_port}")

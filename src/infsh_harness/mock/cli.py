@@ -31,18 +31,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
     p.add_argument("--profile", choices=PROFILES, default="documented")
-    p.add_argument("--timing", default="fast", help="phase timings from fixtures/apps.yaml: fast | realistic")
+    p.add_argument("--timing", default="fast", help="phase timings from fixtures/apps.yaml: fast (default) | realistic")
     p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
-    p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s)")
-    p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s)")
-    p.add_argument("--session-timeout", type=positive_float, default=300.0, help="default session idle timeout (s)")
+    p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
+    p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
+    p.add_argument(
+        "--session-timeout", type=positive_float, default=300.0, help="session idle timeout (s; default 300)"
+    )
     p.add_argument(
         "--webhook-allow", action="append", default=[], metavar="HOST",
         help="also deliver webhooks to HOST (repeatable); only loopback otherwise",
     )  # fmt: skip
     p.add_argument("--latency-ms", type=_latency, help="added latency, MS or MIN:MAX")
     p.add_argument("--error-rate", type=rate, default=0.0, help="share of requests answered with a 5xx")
-    p.add_argument("--error-status", type=int, default=500)
+    p.add_argument("--error-status", type=int, default=500, help="status of injected errors (default 500)")
     p.add_argument("--rate-limit-rate", type=rate, default=0.0, help="share answered 429 with Retry-After")
     p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
     p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
@@ -50,10 +52,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--webhook-delay-ms", type=float, default=0.0)
     p.add_argument("--seed", type=int, help="seed for ids and injected faults")
     p.add_argument(
-        "--cancel-ms", type=float, help="wire profile: how long a cancel stays in flight, status Cancelling (ms)"
+        "--cancel-ms", type=float,
+        help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: fixtures/wire.yaml)",
     )
     p.add_argument(
-        "--heartbeat", type=positive_float, help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream"
+        "--heartbeat", type=positive_float,
+        help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: fixtures/wire.yaml)",
     )
     p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
     p.set_defaults(func=main)
