@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--contract-profile",
         choices=sorted(PROFILES),
         default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
-        help="quick (about 20 s on the mock) or full (default)",
+        help="quick (about 10 s on the mock) or full (default)",
     )
     group.addoption(
         "--seed", type=int, default=None, help="seed for schemathesis and the mock (default: random, reported)"

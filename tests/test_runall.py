@@ -79,3 +79,8 @@ def test_runall_mock_accepts_the_keys_the_steps_send() -> None:
     assert env["INFSH_MOCK_KEYS"] == "inf_test_key,inf_test_key_2,inf_ci" and env["PATH"] == "/bin"
     env = mock_environ({"INFSH_MOCK_KEYS": "k1, k2", "INFSH_API_KEY": "k1", "INFSH_API_KEY_2": "k3"})
     assert env["INFSH_MOCK_KEYS"] == "k1,k2,k3"
+
+
+def test_runall_index_masks_credentials_in_the_target(tmp_path: Path) -> None:
+    text = write_index(tmp_path, "https://user:secret@tasks.example", []).read_text()
+    assert "secret" not in text and "https://***@tasks.example" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -108,8 +109,13 @@ def plan(
     return [make for name, make in steps.items() if name not in skip]
 
 
+def shown(text: str) -> str:
+    """``text`` with the credentials of any URL in it (``user:password@``) masked."""
+    return re.sub(r"(?<=://)[^/@\s]+@", "***@", text)
+
+
 def _run(step: Step, log_dir: Path) -> Outcome:
-    print(f"== {step.name}: {' '.join(step.argv[3:])}", flush=True)
+    print(f"== {step.name}: {shown(' '.join(step.argv[3:]))}", flush=True)
     started = time.monotonic()
     log_path = log_dir / f"{step.name}.log"
     with log_path.open("w", encoding="utf-8") as log:
@@ -123,7 +129,7 @@ def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
     lines = [
         "# infsh-harness run",
         "",
-        f"Target: `{target}`",
+        f"Target: `{shown(target)}`",
         "",
         "| step | verdict | time | report | log |",
         "|---|---|---|---|---|",
