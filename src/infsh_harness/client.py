@@ -59,8 +59,22 @@ TimeoutTypes = float | httpx.Timeout | None
 # Each keeps the whole body in ``raw`` so fields the typed view does not name survive.
 
 
+class _Status:
+    """What every result with a ``status`` answers about it, from the spec."""
+
+    status: int
+
+    @property
+    def is_terminal(self) -> bool:
+        return _is_terminal(self.status)
+
+    @property
+    def status_name(self) -> str | None:
+        return _status_name(self.status)
+
+
 @dataclass(frozen=True)
-class Task:
+class Task(_Status):
     """A task as ``POST /run`` and ``GET /tasks/{id}`` return it."""
 
     id: str
@@ -86,17 +100,9 @@ class Task:
             raw=dict(body),
         )
 
-    @property
-    def is_terminal(self) -> bool:
-        return _is_terminal(self.status)
-
-    @property
-    def status_name(self) -> str | None:
-        return _status_name(self.status)
-
 
 @dataclass(frozen=True)
-class CancelResult:
+class CancelResult(_Status):
     """The answer to ``POST /tasks/{id}/cancel``."""
 
     id: str
@@ -108,17 +114,9 @@ class CancelResult:
     def from_json(cls, body: Mapping[str, Any]) -> CancelResult:
         return cls(id=body["id"], status=int(body["status"]), cancelled=body["cancelled"], raw=dict(body))
 
-    @property
-    def is_terminal(self) -> bool:
-        return _is_terminal(self.status)
-
-    @property
-    def status_name(self) -> str | None:
-        return _status_name(self.status)
-
 
 @dataclass(frozen=True)
-class WebhookPayload:
+class WebhookPayload(_Status):
     """The body POSTed to a run's ``webhook`` URL once the task is terminal."""
 
     id: str
@@ -142,14 +140,6 @@ class WebhookPayload:
             session_id=body.get("session_id"),
             raw=dict(body),
         )
-
-    @property
-    def is_terminal(self) -> bool:
-        return _is_terminal(self.status)
-
-    @property
-    def status_name(self) -> str | None:
-        return _status_name(self.status)
 
 
 def _is_terminal(status: int) -> bool:
