@@ -14,6 +14,7 @@ is one of the errors of ``infsh_harness.errors``. Configuration is explicit (no 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -59,10 +60,25 @@ TimeoutTypes = float | httpx.Timeout | None
 # Each keeps the whole body in ``raw`` so fields the typed view does not name survive.
 
 
-class _Status:
-    """What every result with a ``status`` answers about it, from the spec."""
+class _Result:
+    """A typed view of one response body: named fields, ``status`` as an int, the rest in ``raw``."""
 
     status: int
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Self:
+        """Build from a body already valid against the result's schema: the fields without a
+        default are required there, the others optional."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name == "raw":
+                values["raw"] = dict(body)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                values[f.name] = body[f.name]
+            else:
+                values[f.name] = body.get(f.name)
+        values["status"] = int(values["status"])
+        return cls(**values)
 
     @property
     def is_terminal(self) -> bool:
@@ -74,7 +90,7 @@ class _Status:
 
 
 @dataclass(frozen=True)
-class Task(_Status):
+class Task(_Result):
     """A task as ``POST /run`` and ``GET /tasks/{id}`` return it."""
 
     id: str
@@ -86,23 +102,9 @@ class Task(_Status):
     session_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> Task:
-        """Build from a body already valid against the ``Task`` schema."""
-        return cls(
-            id=body["id"],
-            status=int(body["status"]),
-            input=body["input"],
-            created_at=body["created_at"],
-            output=body.get("output"),
-            error=body.get("error"),
-            session_id=body.get("session_id"),
-            raw=dict(body),
-        )
-
 
 @dataclass(frozen=True)
-class CancelResult(_Status):
+class CancelResult(_Result):
     """The answer to ``POST /tasks/{id}/cancel``."""
 
     id: str
@@ -110,13 +112,9 @@ class CancelResult(_Status):
     cancelled: bool
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> CancelResult:
-        return cls(id=body["id"], status=int(body["status"]), cancelled=body["cancelled"], raw=dict(body))
-
 
 @dataclass(frozen=True)
-class WebhookPayload(_Status):
+class WebhookPayload(_Result):
     """The body POSTed to a run's ``webhook`` URL once the task is terminal."""
 
     id: str
@@ -127,19 +125,6 @@ class WebhookPayload(_Status):
     error: str | None = None
     session_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> WebhookPayload:
-        return cls(
-            id=body["id"],
-            status=int(body["status"]),
-            created_at=body["created_at"],
-            updated_at=body["updated_at"],
-            output=body.get("output"),
-            error=body.get("error"),
-            session_id=body.get("session_id"),
-            raw=dict(body),
-        )
 
 
 def _is_terminal(status: int) -> bool:
