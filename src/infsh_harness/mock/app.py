@@ -401,10 +401,6 @@ class MockApp:
     async def run(self, request: Request) -> Response:
         wait = self.parse_bool(request.query, "wait", default=True)
         data = self.parse_run_request(request.body)
-        if "default_no_wait" in self.bugs and "wait" not in request.query:
-            wait = False
-        if "no_wait_waits" in self.bugs:
-            wait = True
         if self.bugs:
             wait = self._seed_run_bugs(request, data, wait)
         task = self.start_task(request.owner, data)
@@ -419,7 +415,7 @@ class MockApp:
 
     async def cancel_task(self, request: Request) -> Response:
         task = self._find_task(request)
-        if "cancel_terminal_409" in self.bugs and self.backend.view(task).terminal:
+        if self.bugs and "cancel_terminal_409" in self.bugs and self.backend.view(task).terminal:
             raise Conflict(f"task {task.id} has already ended")
         view = self.backend.cancel_task(request.owner, task.id)
         if task.cancelled_at is not None:
@@ -441,6 +437,10 @@ class MockApp:
         if "empty_session_accepted" in self.bugs and data.get("session") == "":
             del data["session"]
         bugs, session = self.bugs, data.get("session")
+        if "default_no_wait" in bugs and "wait" not in request.query:
+            wait = False
+        if "no_wait_waits" in bugs:
+            wait = True
         if "session_timeout_truncated" in bugs and isinstance(data.get("session_timeout"), int | float):
             low, high = self._timeout_bounds
             if not low <= int(data["session_timeout"]) <= high:

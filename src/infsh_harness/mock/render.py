@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import orjson
-
 from infsh_harness.mock.errors import MethodNotAllowed, MockError
 from infsh_harness.mock.http import Response
 from infsh_harness.mock.models import TaskView
@@ -59,90 +57,93 @@ class DocumentedRenderer:
         if "bad_timestamp" in bugs:
             self.timestamp = lambda t: datetime.fromtimestamp(t, UTC).strftime("%d/%m/%Y %H:%M")
 
-    def _created_at(self, view: TaskView) -> str:
-        created = view.task.created_at
-        if "created_at_unstable" in self.bugs:
-            created += view.task.reads
-        return self.timestamp(created)
-
     def task(self, view: TaskView) -> dict[str, Any]:
         task = view.task
-        input_ = task.input
-        if "input_not_echoed" in self.bugs:
-            input_ = {k: v for k, v in input_.items() if False} if input_ else {"unexpected": True}
-        session_id = None if "no_session_id" in self.bugs else task.session_id
         body = {
             "id": task.id,
             "status": self.codes[view.status],
-            "input": input_,
+            "input": task.input,
             "output": view.output,
             "error": view.error,
-            "session_id": session_id,
-            "created_at": self._created_at(view),
+            "session_id": task.session_id,
+            "created_at": self.timestamp(task.created_at),
         }
         if self.bugs:
-            self._seed_task_bugs(body)
+            self._seed_task_bugs(view, body)
         return body
 
-    def _seed_task_bugs(self, body: dict[str, Any]) -> None:
-        if "error_not_string" in self.bugs and body["error"]:
-            body["error"] = {"message": body["error"]}
-        if "no_created_at" in self.bugs:
-            del body["created_at"]
-
     def cancel(self, view: TaskView) -> dict[str, Any]:
-        cancelled = view.status == "CANCELLED" or "cancel_flag_wrong" in self.bugs
+        cancelled = view.status == "CANCELLED" or (bool(self.bugs) and "cancel_flag_wrong" in self.bugs)
         return {"id": view.task.id, "status": self.codes[view.status], "cancelled": cancelled}
 
     def webhook(self, view: TaskView) -> dict[str, Any]:
         task = view.task
-        status = self.codes["RUNNING"] if "webhook_wrong_status" in self.bugs else self.codes[view.status]
         payload = {
             "id": task.id,
-            "status": status,
+            "status": self.codes[view.status],
             "output": view.output,
             "error": view.error or "",
             "session_id": task.session_id,
             "created_at": self.timestamp(task.created_at),
             "updated_at": self.timestamp(view.updated_at),
         }
-        if "webhook_bad_payload" in self.bugs:
-            del payload["updated_at"]
-        if "webhook_updated_before_created" in self.bugs:
-            payload["updated_at"] = self.timestamp(task.created_at - 60)
         if self.bugs:
             self._seed_webhook_bugs(view, payload)
         return payload
 
-    def _seed_webhook_bugs(self, view: TaskView, payload: dict[str, Any]) -> None:
-        if "webhook_wrong_id" in self.bugs:
-            payload["id"] = f"{payload['id']}_other"
-        if "webhook_created_at_differs" in self.bugs:
-            payload["created_at"] = self.timestamp(view.task.created_at - 1)
-        if "webhook_without_output" in self.bugs:
-            payload["output"] = None
-        if "webhook_failed_no_error" in self.bugs:
-            payload["error"] = ""
-        if "webhook_bad_timestamp" in self.bugs:
-            payload["created_at"] = payload["updated_at"] = "yesterday"
-
     def error(self, exc: MockError) -> Response:
-        status, body = exc.status_code, {"error": exc.message, "code": exc.code}
         if self.bugs:
-            status, body = self._seed_error_bugs(status, body)
-        if "text_errors" in self.bugs:
-            response = Response(status, exc.message.encode(), "text/plain; charset=utf-8")
-        elif "error_body_string" in self.bugs:
-            response = Response(status, orjson.dumps(exc.message))
+            response = self._seed_error_bugs(exc)
         else:
-            response = Response.json(status, body)
+            response = Response.json(exc.status_code, {"error": exc.message, "code": exc.code})
         if isinstance(exc, MethodNotAllowed):
             response.headers.append((b"allow", ", ".join(exc.allow).encode()))
         return response
 
-    def _seed_error_bugs(self, status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if "not_found_body_message" in self.bugs and status == 404:
-            body = {"message": body["error"]}
-        if "auth_403" in self.bugs and status == 401:
+    # --- seeded bugs: one truthiness check on the clean path, the rest only when a bug is on -----
+    def _seed_task_bugs(self, view: TaskView, body: dict[str, Any]) -> None:
+        bugs = self.bugs
+        if "created_at_unstable" in bugs:
+            body["created_at"] = self.timestamp(view.task.created_at + view.task.reads)
+        if "input_not_echoed" in bugs:
+            body["input"] = {} if view.task.input else {"unexpected": True}
+        if "no_session_id" in bugs:
+            body["session_id"] = None
+        if "error_not_string" in bugs and body["error"]:
+            body["error"] = {"message": body["error"]}
+        if "no_created_at" in bugs:
+            del body["created_at"]
+
+    def _seed_webhook_bugs(self, view: TaskView, payload: dict[str, Any]) -> None:
+        bugs, created_at = self.bugs, view.task.created_at
+        if "webhook_wrong_status" in bugs:
+            payload["status"] = self.codes["RUNNING"]
+        if "webhook_bad_payload" in bugs:
+            del payload["updated_at"]
+        if "webhook_updated_before_created" in bugs:
+            payload["updated_at"] = self.timestamp(created_at - 60)
+        if "webhook_wrong_id" in bugs:
+            payload["id"] = f"{payload['id']}_other"
+        if "webhook_created_at_differs" in bugs:
+            payload["created_at"] = self.timestamp(created_at - 1)
+        if "webhook_without_output" in bugs:
+            payload["output"] = None
+        if "webhook_failed_no_error" in bugs:
+            payload["error"] = ""
+        if "webhook_bad_timestamp" in bugs:
+            for name in ("created_at", "updated_at"):
+                if name in payload:
+                    payload[name] = "yesterday"
+
+    def _seed_error_bugs(self, exc: MockError) -> Response:
+        bugs, status = self.bugs, exc.status_code
+        body: Any = {"error": exc.message, "code": exc.code}
+        if "not_found_body_message" in bugs and status == 404:
+            body = {"message": exc.message}
+        if "auth_403" in bugs and status == 401:
             status = 403
-        return status, body
+        if "text_errors" in bugs:
+            return Response(status, exc.message.encode(), "text/plain; charset=utf-8")
+        if "error_body_string" in bugs:
+            body = exc.message
+        return Response.json(status, body)
