@@ -31,9 +31,9 @@ test: install lint
 	$(BIN)/python -m pytest tests
 
 lint: install
-	$(BIN)/ruff check src tests contract_tests load bench
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint openapi/tasks.yaml --format=stylish
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint src/infsh_harness/data/openapi/tasks.yaml --format=stylish
 
 mock: install
 	$(HARNESS) mock --host 127.0.0.1 --port $(PORT) --profile $(PROFILE)

@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 import httpx
 
-from infsh_harness.loadrun.processes import embedded_mock
-from infsh_harness.loadrun.report import ScenarioReport
-from infsh_harness.loadrun.run import DEFAULT_KEY, LoadOptions, run_load
+from infsh_harness.load.processes import embedded_mock
+from infsh_harness.load.report import ScenarioReport
+from infsh_harness.load.run import DEFAULT_KEY, LoadOptions, run_load
 from infsh_harness.spec import load_spec
 
 __all__ = ["Goal", "goals", "main"]

@@ -1,9 +1,8 @@
 """Contract tests, a stateful mock, load scenarios and a drift report for the inference.sh Tasks API."""
 
-__version__ = "0.1.0"
-
+from infsh_harness._version import __version__
 from infsh_harness.client import AsyncTasksClient, CancelResult, Task, TasksClient, WebhookPayload, parse_webhook
-from infsh_harness.errors import HarnessError
+from infsh_harness.client.errors import HarnessError
 from infsh_harness.spec import Spec, load_spec
 
 __all__ = [

@@ -18,7 +18,7 @@ from infsh_harness.drift.model import Finding, Kind, Location, merge
 from infsh_harness.drift.rules import RuleIssue, body_rule_issues, scenario_issues
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_RUNS, task_document
 from infsh_harness.drift.shape import ShapeIssue, compare, find_envelope, sketch
-from infsh_harness.observation import Observation, is_json_media_type
+from infsh_harness.http.observation import Observation, is_json_media_type
 from infsh_harness.spec import Operation, Spec
 
 __all__ = ["diff", "unwrap"]

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infsh_harness.drift.match import match
-from infsh_harness.observation import Observation
+from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec
 
 __all__ = ["HarError", "HarResult", "load_har", "read_entries"]

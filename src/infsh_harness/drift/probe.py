@@ -19,9 +19,9 @@ from urllib.parse import quote
 import httpx
 
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_DELIVERY, task_document
-from infsh_harness.observation import Observation
+from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec, load_spec
-from infsh_harness.webhook_receiver import WebhookReceiver
+from infsh_harness.webhooks.receiver import WebhookReceiver
 
 __all__ = ["ProbeConfig", "ProbeError", "ProbeResult", "probe"]
 

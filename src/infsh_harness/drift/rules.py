@@ -12,7 +12,7 @@ from typing import Any
 
 from infsh_harness.drift.scenarios import Scenario
 from infsh_harness.drift.shape import sketch
-from infsh_harness.observation import Observation
+from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec
 
 __all__ = ["RuleIssue", "body_rule_issues", "scenario_issues"]

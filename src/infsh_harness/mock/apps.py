@@ -10,9 +10,11 @@ from typing import Any
 
 import yaml
 
+from infsh_harness import data
+
 __all__ = ["DEFAULT_APPS_PATH", "AppCatalog", "AppDef", "load_catalog"]
 
-DEFAULT_APPS_PATH = Path(__file__).resolve().parents[3] / "fixtures" / "apps.yaml"
+DEFAULT_APPS_PATH = data.path("apps.yaml")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import yaml
 
+from infsh_harness import data
 from infsh_harness.mock.errors import MethodNotAllowed, MockError
 from infsh_harness.mock.http import Response
 from infsh_harness.mock.models import Session, TaskView
@@ -36,7 +37,7 @@ __all__ = [
     "load_wire",
 ]
 
-DEFAULT_WIRE_PATH = Path(__file__).resolve().parents[3] / "fixtures" / "wire.yaml"
+DEFAULT_WIRE_PATH = data.path("wire.yaml")
 
 
 def iso_us(epoch: float) -> str:

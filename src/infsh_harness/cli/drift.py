@@ -1,0 +1,218 @@
+"""``infsh-harness drift``: where the live API has drifted from its documentation.
+
+Probes a target (``--base-url``; unset: the embedded mock) and/or reads HAR captures (``--har``),
+diffs what it saw against the spec, and writes the report (``--format md,json,junit`` into
+``--out``). Exit 0: no new drift; 1: new drift (of ``--fail-on`` severity or worse); 2: the report
+could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
+from infsh_harness.drift.diff import diff
+from infsh_harness.drift.har import HarError, load_har
+from infsh_harness.drift.model import DriftReport, Severity
+from infsh_harness.drift.probe import ProbeConfig, ProbeError, probe
+from infsh_harness.drift.scenarios import SCENARIOS
+from infsh_harness.drift.writers import FORMATS, write_reports
+from infsh_harness.http.observation import Observation
+from infsh_harness.spec import Spec, SpecError, load_spec
+
+__all__ = ["add_parser", "main"]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class UsageError(Exception):
+    """A problem with the command line or its inputs: one line on stderr, exit 2."""
+
+
+def add_parser(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "drift", help="report where the API has drifted from its documentation", description=__doc__
+    )
+    p.add_argument(
+        "--base-url",
+        default=os.environ.get("INFSH_BASE_URL"),
+        help="target to probe (default: $INFSH_BASE_URL; unset: the embedded mock, unless --har)",
+    )
+    p.add_argument(
+        "--har", action="append", default=[], metavar="FILE", help="a HAR capture to diff (repeatable)"
+    )
+    p.add_argument("--spec", default=None, help="OpenAPI spec (default: openapi/tasks.yaml)")
+    p.add_argument("--baseline", default=None, metavar="FILE", help="accepted findings; only new ones fail")
+    p.add_argument(
+        "--update-baseline", action="store_true", help="write every finding to --baseline and exit 0"
+    )
+    p.add_argument(
+        "--format", action="append", default=None, help="md, json, junit (comma-separated; default all)"
+    )
+    p.add_argument("--out", default="reports/drift", help="report folder (default reports/drift)")
+    p.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default="info",
+        help="least severity of a new finding that fails the run (default info: any)",
+    )
+    p.add_argument("--no-probe", action="store_true", help="only diff the HAR files")
+    p.add_argument(
+        "--profile",
+        choices=["documented", "wire"],
+        default="documented",
+        help="profile of the embedded mock (only without --base-url)",
+    )
+    p.add_argument("--app", default="infsh/echo", help="an app that completes quickly")
+    p.add_argument(
+        "--slow-app", default="infsh/sleep", help='an app still running after ~1 s (input {"seconds": 5})'
+    )
+    p.add_argument("--failing-app", default="infsh/fail", help="an app that fails")
+    p.add_argument(
+        "--fallback-run-path",
+        default="/apps/run",
+        help="where to create tasks if POST /run is not served ('' for nowhere; default /apps/run, "
+        "where the official clients create them)",
+    )
+    p.add_argument(
+        "--webhook-host",
+        default=None,
+        help="host the target should POST webhooks to (default 127.0.0.1: the local receiver)",
+    )
+    p.add_argument("--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)")
+    p.add_argument(
+        "--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)"
+    )
+    p.add_argument(
+        "--webhook-wait", type=float, default=10.0, help="seconds to wait for a webhook (default 10)"
+    )
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=sorted(SCENARIOS),
+        metavar="SCENARIO",
+        help="leave a probe scenario out (repeatable)",
+    )
+    p.set_defaults(func=main)  # fmt: skip
+
+
+def _formats(values: list[str] | None) -> list[str]:
+    names = [n.strip() for v in values or ["md,json,junit"] for n in v.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(FORMATS))
+    if unknown:
+        raise UsageError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+    return list(dict.fromkeys(names))
+
+
+def _api_keys() -> tuple[str, str | None]:
+    """The probe's key and optional second key."""
+    return os.environ.get("INFSH_API_KEY") or "inf_test_key", os.environ.get("INFSH_API_KEY_2") or None
+
+
+def _probe_config(args: argparse.Namespace, base_url: str) -> ProbeConfig:
+    target_host = urlsplit(base_url).hostname or ""
+    webhook_host = args.webhook_host or "127.0.0.1"
+    api_key, api_key_2 = _api_keys()
+    return ProbeConfig(
+        base_url=base_url,
+        api_key=api_key,
+        api_key_2=api_key_2,
+        app=args.app,
+        slow_app=args.slow_app,
+        failing_app=args.failing_app,
+        webhook_host=webhook_host,
+        webhook_bind=args.webhook_bind,
+        webhook_port=args.webhook_port,
+        # a loopback receiver is only reachable from a loopback target, unless a host was named
+        webhook_reachable=args.webhook_host is not None or target_host in _LOOPBACK,
+        webhook_wait_s=args.webhook_wait,
+        fallback_run_path=args.fallback_run_path or None,
+        request_timeout_s=args.timeout,
+        skip=frozenset(args.skip),
+    )
+
+
+@contextmanager
+def _embedded_mock(profile: str, keys: tuple[str, ...]) -> Iterator[str]:
+    """The mock in this process; it also accepts ``keys`` (the probe's), beside its default ones."""
+    try:
+        from infsh_harness.mock.config import DEFAULT_KEYS, MockConfig
+        from infsh_harness.mock.server import serve_in_thread
+    except ImportError:
+        raise UsageError("no --base-url given and the embedded mock is not available") from None
+    config = MockConfig(profile=profile, keys=tuple(dict.fromkeys((*DEFAULT_KEYS, *keys))))
+    try:
+        with serve_in_thread(profile=profile, config=config) as url:
+            yield url
+    except (ImportError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"the embedded mock ({profile}) could not start: {exc}") from None
+
+
+def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], list[str], list[str]]:
+    """Observations, notes and source labels from every HAR and the probe."""
+    observations: list[Observation] = []
+    notes: list[str] = []
+    sources: list[str] = []
+    for name in args.har:
+        har = load_har(Path(name), spec, base_url=args.base_url)
+        observations += har.observations
+        notes += har.notes
+        sources.append(f"har:{Path(name).name}")
+    if args.no_probe or (args.har and not args.base_url):
+        return observations, notes, sources
+    if args.base_url:
+        result = probe(_probe_config(args, args.base_url), spec)
+        sources.append(f"probe:{args.base_url}")
+    else:
+        with _embedded_mock(args.profile, tuple(k for k in _api_keys() if k)) as url:
+            result = probe(_probe_config(args, url), spec)
+        sources.append(f"probe:embedded mock ({args.profile})")
+    return observations + result.observations, notes + result.notes, sources
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return _main(args)
+    except (UsageError, SpecError, HarError, BaselineError, ProbeError, OSError) as exc:
+        print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
+    formats = _formats(args.format)
+    if args.update_baseline and not args.baseline:
+        raise UsageError("--update-baseline needs --baseline FILE")
+    if args.no_probe and not args.har:
+        raise UsageError("--no-probe needs at least one --har FILE")
+    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
+        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
+    spec = load_spec(args.spec)
+    accepted = (
+        load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
+    )
+    observations, notes, sources = _observe(args, spec)
+    findings = diff(spec, observations)
+    if args.update_baseline:
+        count = write_baseline(Path(args.baseline), findings)
+        print(f"drift: wrote {count} accepted findings to {args.baseline}")
+        return 0
+    report = DriftReport(tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources))
+    written = write_reports(report, Path(args.out), formats)
+    summary = report.summary()
+    print(
+        f"drift: {summary['findings']} findings, {summary['new']} new, {summary['failing']} failing "
+        f"({', '.join(f'{n} {s}' for s, n in summary['by_severity'].items())}); "
+        f"{len(observations)} observations"
+    )
+    for path in written:
+        print(f"report: {path}")
+    return 1 if report.failing else 0

@@ -1,0 +1,117 @@
+"""``infsh-harness mock``: serve the mock until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from infsh_harness.cli.args import positive_float, rate
+from infsh_harness.mock.config import BUGS, DEFAULT_KEYS, PROFILES, Faults, MockConfig, WebhookPolicy
+
+__all__ = ["add_parser", "main"]
+
+
+def _latency(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(":")
+    try:
+        a, b = float(low), float(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MS or MIN:MAX in milliseconds, not {text!r}") from None
+    if a < 0 or b < a:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, not {text!r}")
+    return a, b
+
+
+def add_parser(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "mock", help="serve the stateful mock of the Tasks API", description=__doc__
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    p.add_argument("--profile", choices=PROFILES, default="documented")
+    p.add_argument("--timing", default="fast", help="phase timings from fixtures/apps.yaml: fast (default) | realistic")
+    p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
+    p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
+    p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
+    p.add_argument(
+        "--session-timeout", type=positive_float, default=300.0, help="session idle timeout (s; default 300)"
+    )
+    p.add_argument(
+        "--webhook-allow", action="append", default=[], metavar="HOST",
+        help="also deliver webhooks to HOST (repeatable); only loopback otherwise",
+    )  # fmt: skip
+    p.add_argument("--latency-ms", type=_latency, help="added latency, MS or MIN:MAX")
+    p.add_argument("--error-rate", type=rate, default=0.0, help="share of requests answered with a 5xx")
+    p.add_argument("--error-status", type=int, default=500, help="status of injected errors (default 500)")
+    p.add_argument("--rate-limit-rate", type=rate, default=0.0, help="share answered 429 with Retry-After")
+    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
+    p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
+    p.add_argument("--webhook-duplicate-rate", type=rate, default=0.0)
+    p.add_argument("--webhook-delay-ms", type=float, default=0.0)
+    p.add_argument("--seed", type=int, help="seed for ids and injected faults")
+    p.add_argument(
+        "--cancel-ms", type=float,
+        help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: fixtures/wire.yaml)",
+    )
+    p.add_argument(
+        "--heartbeat", type=positive_float,
+        help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: fixtures/wire.yaml)",
+    )
+    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
+    p.set_defaults(func=main)
+
+
+def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockConfig:
+    low, high = args.latency_ms or (0.0, 0.0)
+    faults = Faults(
+        latency_ms_min=low,
+        latency_ms_max=high,
+        error_rate=args.error_rate,
+        error_status=args.error_status,
+        rate_limit_rate=args.rate_limit_rate,
+        retry_after_s=args.retry_after,
+        webhook_drop_rate=args.webhook_drop_rate,
+        webhook_duplicate_rate=args.webhook_duplicate_rate,
+        webhook_delay_ms=args.webhook_delay_ms,
+    )
+    return MockConfig(
+        profile=args.profile,
+        keys=keys,
+        timing=args.timing,
+        phase_ms=args.phase_ms,
+        max_wait_s=args.max_wait,
+        task_ttl_s=args.task_ttl,
+        session_timeout_s=args.session_timeout,
+        webhooks=WebhookPolicy(allow_hosts=frozenset(h.lower() for h in args.webhook_allow)),
+        faults=faults,
+        bugs=frozenset(args.bug),
+        seed=args.seed,
+        cancel_ms=args.cancel_ms,
+        heartbeat_s=args.heartbeat,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from infsh_harness.mock.server import MockServer, bind_socket
+
+    raw_keys = os.environ.get("INFSH_MOCK_KEYS")
+    keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip()) if raw_keys else DEFAULT_KEYS
+    try:
+        config = config_from_args(args, keys)
+        server = MockServer(config, args.host, args.port)
+    except (ValueError, OSError) as exc:
+        print(f"infsh-harness mock: error: {exc}", file=sys.stderr)
+        return 2
+    if config.timing not in server.app.backend.catalog.timings:
+        print(f"infsh-harness mock: error: unknown timing {config.timing!r}", file=sys.stderr)
+        return 2
+    try:  # bind here, so that a bad host or a busy port is one line and exit 2, not uvicorn's exit
+        sock = bind_socket(args.host, args.port)
+    except (OSError, OverflowError) as exc:
+        print(f"infsh-harness mock: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    server.on_ready(lambda url: print(f"listening on {url}", flush=True))
+    server.run(sock)
+    return 0 if server.url else 2

@@ -1,0 +1,195 @@
+"""``infsh-harness run``: the main job — mock, contract suite, a short load run and the drift report.
+
+Starts the embedded mock (unless ``--base-url`` names a server), runs each step as its own
+``infsh-harness`` sub-command against it, and writes ``OUT/index.md`` linking every report. The
+exit code is non-zero when any gating step failed; the drift report of the ``wire`` profile (what
+production speaks today) is informational: it shows the gap the drift report exists to find.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.mock.config import DEFAULT_KEYS
+
+__all__ = ["add_parser", "main"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    argv: tuple[str, ...]
+    report: str
+    gating: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: Step
+    exit_code: int
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_code == 0:
+            return "pass"
+        return "FAIL" if self.step.gating else f"exit {self.exit_code} (informational)"
+
+
+def add_parser(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "run", help="mock + contract suite + short load run + drift report", description=__doc__
+    )
+    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
+    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument("--load-time", default="10s", help="duration of the load run (default 10s)")
+    p.add_argument("--skip", action="append", default=[], choices=["contract", "load", "drift"])
+    p.add_argument("--allow-remote", action="store_true", help="let the load step target a non-loopback host")
+    p.set_defaults(func=main)
+
+
+def _harness(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "infsh_harness.cli", *args)
+
+
+@contextmanager
+def _mock(profile: str, log_dir: Path) -> Iterator[str]:
+    """An ``infsh-harness mock`` subprocess on a free loopback port; yields its URL.
+
+    Its own log (refused webhooks, malformed requests from the fuzzer) goes to ``LOG_DIR/mock-PROFILE.log``.
+    It accepts the keys the steps send (``INFSH_API_KEY``, ``INFSH_API_KEY_2``) beside its own."""
+    with (
+        (log_dir / f"mock-{profile}.log").open("w", encoding="utf-8") as log,
+        embedded_mock(mock_environ(os.environ), ("--profile", profile), log=log) as url,
+    ):
+        yield url
+
+
+def mock_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with ``INFSH_MOCK_KEYS`` extended by the keys the steps will send."""
+    keys = [k.strip() for k in (environ.get("INFSH_MOCK_KEYS") or ",".join(DEFAULT_KEYS)).split(",") if k.strip()]
+    keys += [environ[name] for name in ("INFSH_API_KEY", "INFSH_API_KEY_2") if environ.get(name)]
+    return {**environ, "INFSH_MOCK_KEYS": ",".join(dict.fromkeys(keys))}
+
+
+def plan(
+    base_url: str, out: Path, load_time: str, skip: Sequence[str], allow_remote: bool = False
+) -> list[Callable[[], Step]]:
+    """The steps in order; each is built just before it runs (drift reads the contract run's HAR)."""
+
+    def contract() -> Step:
+        argv = _harness("contract", "--base-url", base_url, "--out", str(out / "contract"))
+        return Step("contract", argv, "contract/summary.md")
+
+    def load() -> Step:
+        argv = _harness("load", "--host", base_url, "-t", load_time, "--out", str(out / "load"))
+        if allow_remote:
+            argv += ("--allow-remote",)
+        return Step("load", argv, "load/summary.md")
+
+    def drift() -> Step:
+        hars = [a for har in sorted((out / "contract").glob("**/*.har")) for a in ("--har", str(har))]
+        argv = _harness(
+            "drift", "--base-url", base_url, "--format", "md,json,junit", "--out", str(out / "drift"), *hars
+        )
+        return Step("drift", argv, "drift/drift.md")
+
+    steps = {"contract": contract, "load": load, "drift": drift}
+    return [make for name, make in steps.items() if name not in skip]
+
+
+def shown(text: str) -> str:
+    """``text`` with the credentials of any URL in it (``user:password@``) masked."""
+    return re.sub(r"(?<=://)[^/@\s]+@", "***@", text)
+
+
+def _run(step: Step, log_dir: Path) -> Outcome:
+    print(f"== {step.name}: {shown(' '.join(step.argv[3:]))}", flush=True)
+    started = time.monotonic()
+    log_path = log_dir / f"{step.name}.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        code = subprocess.call(step.argv, stdout=log, stderr=subprocess.STDOUT)
+    outcome = Outcome(step, code, time.monotonic() - started)
+    print(f"   {outcome.verdict} in {outcome.seconds:.1f} s (log: {log_path})", flush=True)
+    return outcome
+
+
+def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
+    lines = [
+        "# infsh-harness run",
+        "",
+        f"Target: `{shown(target)}`",
+        "",
+        "| step | verdict | time | report | log |",
+        "|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        report = f"[{o.step.report}]({o.step.report})" if (out / o.step.report).exists() else "(none written)"
+        log = f"logs/{o.step.name}.log"
+        lines.append(f"| {o.step.name} | {o.verdict} | {o.seconds:.1f} s | {report} | [{log}]({log}) |")
+    path = out / "index.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the command line, found before any step runs (None: nothing)."""
+    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
+        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
+    if "load" not in args.skip:
+        try:
+            parse_duration(args.load_time)
+        except ValueError as exc:
+            return f"--load-time: {exc}"
+        if args.base_url and not is_loopback_url(args.base_url) and not args.allow_remote:
+            return "--base-url is not a loopback host: pass --allow-remote to load it too, or --skip load"
+    return None
+
+
+def main(args: argparse.Namespace) -> int:
+    problem = _usage_error(args)
+    if problem is not None:
+        print(f"infsh-harness run: error: {problem}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    log_dir = out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    try:
+        if args.base_url:
+            target = args.base_url
+            for make in plan(target, out, args.load_time, args.skip, args.allow_remote):
+                outcomes.append(_run(make(), log_dir))
+        else:
+            with _mock("documented", log_dir) as target:
+                print(f"embedded mock (documented profile) at {target}", flush=True)
+                for make in plan(target, out, args.load_time, args.skip):
+                    outcomes.append(_run(make(), log_dir))
+            if "drift" not in args.skip:
+                with _mock("wire", log_dir) as wire_url:
+                    wire_step = Step(
+                        "drift-wire",
+                        _harness(
+                            "drift", "--base-url", wire_url, "--format", "md,json", "--out", str(out / "drift-wire")
+                        ),
+                        "drift-wire/drift.md",
+                        gating=False,
+                    )
+                    outcomes.append(_run(wire_step, log_dir))
+    except RuntimeError as exc:
+        print(f"infsh-harness run: error: {exc}", file=sys.stderr)
+        return 2
+    index = write_index(out, target, outcomes)
+    print(f"report: {index}")
+    return 1 if any(o.exit_code != 0 and o.step.gating for o in outcomes) else 0

@@ -1,0 +1,121 @@
+"""``infsh-harness drift``: exit codes, report files and the baseline workflow."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infsh_harness.cli import main
+
+pytestmark = pytest.mark.timeout(60)
+
+FIXTURE_HAR = str(Path(__file__).resolve().parents[2] / "fixtures" / "drift" / "official-client-wire.har")
+QUICK = ["--skip", "session-expired", "--webhook-wait", "3"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("INFSH_BASE_URL", "INFSH_API_KEY", "INFSH_API_KEY_2"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _json(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "drift.json").read_text())
+    return data
+
+
+def test_drift_against_the_embedded_documented_mock_exits_0_with_no_findings(tmp_path: Path) -> None:
+    out = tmp_path / "drift"
+    assert main(["drift", "--out", str(out), *QUICK]) == 0
+    assert _json(out)["findings"] == []
+    assert "No drift" in (out / "drift.md").read_text()
+    assert '<testsuites name="infsh-harness drift" tests="0"' in (out / "drift.xml").read_text()
+
+
+def test_the_embedded_mock_accepts_the_key_the_probe_sends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFSH_API_KEY", "inf_custom_key")
+    out = tmp_path / "drift"
+    assert main(["drift", "--format", "json", "--out", str(out), *QUICK]) == 0
+    assert _json(out)["findings"] == []
+
+
+def test_drift_against_the_embedded_wire_mock_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "drift"
+    assert main(["drift", "--profile", "wire", "--format", "json", "--out", str(out), *QUICK]) == 1
+    findings = _json(out)["findings"]
+    assert findings and all(
+        {"kind", "severity", "location", "expected", "observed", "id"} <= set(f) for f in findings
+    )
+    assert {f["kind"] for f in findings} >= {"missing-operation", "envelope", "undocumented-content-type"}
+    assert not (out / "drift.md").exists()
+    assert "failing" in capsys.readouterr().out
+
+
+def test_har_only_run_and_the_baseline_workflow(tmp_path: Path) -> None:
+    out, baseline = tmp_path / "drift", tmp_path / "drift-baseline.json"
+    har = ["--har", FIXTURE_HAR]
+    assert main(["drift", *har, "--out", str(out)]) == 1
+    report = _json(out)
+    assert report["sources"] == ["har:official-client-wire.har"]
+
+    assert main(["drift", *har, "--baseline", str(baseline), "--update-baseline"]) == 0
+    accepted = json.loads(baseline.read_text())["findings"]
+    assert {f["id"] for f in accepted} == {f["id"] for f in report["findings"]}
+    assert main(["drift", *har, "--baseline", str(baseline), "--out", str(out)]) == 0
+    assert _json(out)["summary"]["new"] == 0
+
+    # drop one accepted breaking finding: it is new again and fails the run, even with --fail-on breaking
+    dropped = next(f for f in accepted if f["severity"] == "breaking")
+    baseline.write_text(json.dumps({"findings": [f for f in accepted if f is not dropped]}))
+    assert main(["drift", *har, "--baseline", str(baseline), "--fail-on", "breaking", "--out", str(out)]) == 1
+    assert [f["id"] for f in _json(out)["findings"] if f["new"]] == [dropped["id"]]
+
+
+def test_fail_on_lets_new_minor_drift_pass(tmp_path: Path) -> None:
+    out, baseline = tmp_path / "drift", tmp_path / "b.json"
+    har = ["--har", FIXTURE_HAR]
+    assert main(["drift", *har, "--baseline", str(baseline), "--update-baseline"]) == 0
+    accepted = json.loads(baseline.read_text())["findings"]
+    baseline.write_text(json.dumps({"findings": [f for f in accepted if f["severity"] != "info"]}))
+    assert main(["drift", *har, "--baseline", str(baseline), "--fail-on", "warning", "--out", str(out)]) == 0
+    assert main(["drift", *har, "--baseline", str(baseline), "--out", str(out)]) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "pdf"],
+        ["--baseline", "{tmp}/missing.json", "--har", FIXTURE_HAR],
+        ["--har", "{tmp}/missing.har"],
+        ["--base-url", "http://127.0.0.1:{port}"],
+        ["--base-url", "127.0.0.1:{port}"],
+        ["--update-baseline", "--har", FIXTURE_HAR],
+        ["--no-probe"],
+        ["--spec", "{tmp}/missing.yaml", "--har", FIXTURE_HAR],
+    ],
+)
+def test_drift_that_cannot_run_exits_2_with_one_line(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a.format(tmp=tmp_path, port=_free_port()) for a in argv]
+    assert main(["drift", "--out", str(tmp_path / "out"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("infsh-harness drift: error:")
+
+
+def test_an_unknown_scenario_to_skip_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["drift", "--skip", "nope"])
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""``infsh-harness load``: refusals before anything runs, and the locust command lines it plans."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from infsh_harness.cli import main
+from infsh_harness.load.processes import is_loopback_url, parse_duration
+from infsh_harness.load.run import LOAD_DIR, SCENARIOS, LoadOptions, plan_scenario
+
+
+@pytest.fixture(autouse=True)
+def _no_target_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INFSH_BASE_URL", raising=False)
+
+
+def _refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    try:
+        code = main(["load", *argv])
+    except SystemExit as exc:  # argparse's own refusals
+        code = int(exc.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_load_refuses_a_remote_host_without_allow_remote(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    err = _refused(capsys, "--host", "https://user:inf_secret@api.example.com", "--out", str(tmp_path))
+    assert "https://api.example.com is not a loopback host; pass --allow-remote" in err
+    assert "inf_secret" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_refuses_a_remote_host_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("INFSH_BASE_URL", "http://10.1.2.3:8080")
+    assert "not a loopback host" in _refused(capsys, "--out", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "run_wait,nope"], "unknown scenario 'nope'"),
+        (["-t", "soon"], "-t: expected a duration like 30s, 2m or 1h30m, not 'soon'"),
+        (["-t", "0s"], "the duration must be positive"),
+        (["--host", "ftp://127.0.0.1"], "--host must be an http:// or https:// URL"),
+        (["--remote-workers", "2"], "--remote-workers needs --master-bind"),
+        (["-u", "0"], "expected at least 1"),
+    ],
+)
+def test_load_refuses_bad_input_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    assert message in _refused(capsys, *argv, "--out", str(tmp_path))
+
+
+def test_load_refuses_a_broken_slo_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("run_wait:\n  time_to_terminal: {p50: fast}\n", encoding="utf-8")
+    err = _refused(capsys, "--slo", str(slo), "--out", str(tmp_path / "out"))
+    assert "run_wait.time_to_terminal.p50: expected a non-negative number" in err
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("2m", 120), ("1h30m", 5400), ("1.5s", 1.5)])
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True), ("http://127.1.2.3", True), ("http://localhost:1", True),
+        ("http://[::1]:9", True), ("https://api.inference.sh", False), ("http://10.0.0.1", False),
+        ("http://127.0.0.1.example.com", False), ("not a url", False),
+    ],
+)  # fmt: skip
+def test_is_loopback_url_reads_the_literal_host(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback
+
+
+def test_every_scenario_has_its_locustfile() -> None:
+    assert sorted(p.stem for p in LOAD_DIR.glob("*.py") if p.stem not in ("common", "__init__")) == sorted(SCENARIOS)
+
+
+def test_plan_runs_one_bounded_headless_locust(tmp_path: Path) -> None:
+    plan = plan_scenario(LoadOptions(out=tmp_path, environ={}, users=7, spawn_rate=3, run_time_s=12), "run_poll", "http://h")
+    argv = list(plan.master)
+    assert argv[argv.index("-f") + 1] == str(LOAD_DIR / "run_poll.py")
+    assert argv[argv.index("-t") + 1] == "12s" and argv[argv.index("-u") + 1] == "7"
+    assert "--headless" in argv and "--master" not in argv and plan.workers == ()
+    assert argv[argv.index("--csv") + 1] == str(tmp_path / "run_poll")
+    assert plan.stop_signal == signal.SIGUSR1
+    assert plan.logs == (tmp_path / "logs" / "run_poll.log",)
+
+
+def test_plan_with_workers_binds_the_master_to_loopback(tmp_path: Path) -> None:
+    options = LoadOptions(
+        out=tmp_path, environ={}, workers=2, poll_interval_ms=100, locust_args=("--cancel-after-ms=5",)
+    )
+    plan = plan_scenario(options, "run_cancel", "http://h")
+    master = list(plan.master)
+    assert master[master.index("--master-bind-host") + 1] == "127.0.0.1"
+    assert master[master.index("--expect-workers") + 1] == "2"
+    port = master[master.index("--master-bind-port") + 1]
+    assert len(plan.workers) == 2 and len(plan.logs) == 3
+    for worker in plan.workers:
+        assert worker[worker.index("--master-port") + 1] == port
+        assert worker[-3:] == ("--poll-interval-ms", "100", "--cancel-after-ms=5")
+
+
+def test_plan_with_the_web_ui_binds_it_to_loopback(tmp_path: Path) -> None:
+    master = list(plan_scenario(LoadOptions(out=tmp_path, environ={}, web_ui=True), "webhook", "http://h").master)
+    assert master[master.index("--web-host") + 1] == "127.0.0.1"
+    assert "--autostart" in master and "--headless" not in master
+
+
+@pytest.mark.parametrize(
+    ("bind", "master_host"), [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("10.1.2.3", "10.1.2.3")]
+)
+def test_plan_local_workers_reach_the_master_where_it_listens(tmp_path: Path, bind: str, master_host: str) -> None:
+    options = LoadOptions(out=tmp_path, environ={}, workers=1, remote_workers=2, master_bind=bind, master_port=5557)
+    (worker,) = plan_scenario(options, "run_poll", "http://h").workers
+    assert worker[worker.index("--master-host") + 1] == master_host

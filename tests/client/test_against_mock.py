@@ -1,0 +1,142 @@
+"""The client against the real mock: over a socket (sync) and in-process through ``transport=`` (async).
+
+These prove the client and the mock agree on the documented contract end to end: statuses, errors
+by class, sessions, cancel, faults and a webhook delivery read back with ``parse_webhook``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any, cast
+
+import httpx
+import pytest
+
+from infsh_harness.client import AsyncTasksClient, TasksClient
+from infsh_harness.client.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from infsh_harness.mock.app import create_app
+from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.server import serve_in_thread
+from infsh_harness.spec import load_spec
+from infsh_harness.webhooks.receiver import WebhookReceiver
+
+SPEC = load_spec()
+KEY, OTHER_KEY = "inf_client_key", "inf_client_key_2"
+CONFIG = MockConfig(keys=(KEY, OTHER_KEY))
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with serve_in_thread(config=CONFIG) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[TasksClient]:
+    with TasksClient(base_url, api_key=KEY, timeout=10) as client:
+        yield client
+    httpx.put(f"{base_url}/_mock/faults", json={}, timeout=5).raise_for_status()
+
+
+def test_mock_run_waits_and_echoes(client: TasksClient) -> None:
+    task = client.run("infsh/echo", {"prompt": "A sunset"})
+    assert task.status == SPEC.status("COMPLETED") and task.is_terminal
+    assert task.output == {"echo": {"prompt": "A sunset"}}
+    assert client.get(task.id) == task
+
+
+def test_mock_run_no_wait_then_wait_for_terminal(client: TasksClient) -> None:
+    task = client.run("infsh/sleep", {"seconds": 0.2}, wait=False)
+    assert not task.is_terminal
+    done = client.wait_for_terminal(task.id, interval=0.05, max_interval=0.2, deadline=10)
+    assert done.status == SPEC.status("COMPLETED")
+    assert done.created_at == task.created_at
+
+
+def test_mock_failed_task_carries_error(client: TasksClient) -> None:
+    task = client.run("infsh/fail", {"message": "boom"})
+    assert (task.status, task.error) == (SPEC.status("FAILED"), "boom")
+
+
+def test_mock_cancel_running_then_terminal(client: TasksClient) -> None:
+    task = client.run("infsh/sleep", {"seconds": 30}, wait=False)
+    first = client.cancel(task.id)
+    assert (first.status, first.cancelled) == (SPEC.status("CANCELLED"), True)
+    assert client.get(task.id).status == SPEC.status("CANCELLED")
+    done = client.run("infsh/echo", {})
+    again = client.cancel(done.id)
+    assert (again.status, again.cancelled) == (done.status, False)
+
+
+def test_mock_errors_map_to_classes(client: TasksClient, base_url: str) -> None:
+    with pytest.raises(NotFoundError) as unknown:
+        client.get("task_does_not_exist")
+    assert unknown.value.code == "task_not_found" and unknown.value.body_problems == ()
+    with pytest.raises(NotFoundError):
+        client.run("acme/nothing", {})
+    with pytest.raises(ValidationError):
+        client.run("infsh/echo", {}, session_timeout=30)
+    with TasksClient(base_url, api_key="inf_unknown_key") as stranger:
+        with pytest.raises(AuthenticationError) as info:
+            stranger.get("task_abc123")
+    assert "inf_unknown_key" not in str(info.value)
+
+
+def test_mock_tasks_are_isolated_by_key(client: TasksClient, base_url: str) -> None:
+    task = client.run("infsh/echo", {})
+    with TasksClient(base_url, api_key=OTHER_KEY) as other, pytest.raises(NotFoundError):
+        other.get(task.id)
+
+
+def test_mock_sessions_start_continue_and_expire(client: TasksClient) -> None:
+    first = client.run("infsh/echo", {"action": "init"}, session="new", session_timeout=1)
+    assert first.session_id
+    second = client.run("infsh/echo", {"action": "process"}, session=first.session_id)
+    assert second.session_id == first.session_id
+    with pytest.raises(NotFoundError):
+        client.run("infsh/echo", {}, session="sess_unknown")
+    threading.Event().wait(1.3)  # the session's idle timeout is 1 s
+    with pytest.raises(ConflictError) as info:
+        client.run("infsh/echo", {}, session=first.session_id)
+    assert (info.value.status_code, info.value.code) == (410, "session_expired")
+
+
+def test_mock_faults_raise_rate_limit_and_server_errors(client: TasksClient, base_url: str) -> None:
+    httpx.put(f"{base_url}/_mock/faults", json={"rate_limit_rate": 1, "retry_after_s": 3}, timeout=5)
+    with pytest.raises(RateLimitError) as limited:
+        client.run("infsh/echo", {})
+    assert limited.value.retry_after == 3.0
+    httpx.put(f"{base_url}/_mock/faults", json={"error_rate": 1, "error_status": 503}, timeout=5)
+    with pytest.raises(ServerError) as failed:
+        client.get("task_abc123")
+    assert failed.value.status_code == 503
+
+
+def test_mock_webhook_parses(client: TasksClient) -> None:
+    with WebhookReceiver() as receiver:
+        task = client.run("infsh/fail", {"message": "nope"}, webhook=receiver.url())
+        [delivery] = receiver.wait_for("", count=1, timeout_s=10)
+        payload = client.parse_webhook(delivery.body)
+    assert (payload.id, payload.status, payload.error) == (task.id, task.status, "nope")
+
+
+def test_async_client_in_process_through_asgi_transport() -> None:
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=cast(Any, create_app(CONFIG)))  # the mock types scope as Mapping
+        async with AsyncTasksClient("http://mock", api_key=KEY, transport=transport) as aclient:
+            started = await asyncio.gather(*(aclient.run("infsh/echo", {"n": n}, wait=False) for n in range(3)))
+            done = [await aclient.wait_for_terminal(t.id, interval=0.01, deadline=10) for t in started]
+            with pytest.raises(NotFoundError):
+                await aclient.cancel("task_does_not_exist")
+            return [t.status for t in done]
+
+    assert asyncio.run(main()) == [SPEC.status("COMPLETED")] * 3
