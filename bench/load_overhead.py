@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load_truth import Goal
+from infsh_harness.defaults import API_KEY as DEFAULT_KEY
 from infsh_harness.load.processes import embedded_mock
-from infsh_harness.load.run import DEFAULT_KEY, LoadOptions, run_load
+from infsh_harness.load.run import LoadOptions, run_load
 from infsh_harness.spec import load_spec
 
 __all__ = ["goals", "main"]

@@ -28,9 +28,10 @@ from typing import NamedTuple
 
 import httpx
 
+from infsh_harness.defaults import API_KEY as DEFAULT_KEY
 from infsh_harness.load.processes import embedded_mock
 from infsh_harness.load.report import ScenarioReport
-from infsh_harness.load.run import DEFAULT_KEY, LoadOptions, run_load
+from infsh_harness.load.run import LoadOptions, run_load
 from infsh_harness.spec import load_spec
 
 __all__ = ["Goal", "goals", "main"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from infsh_harness import defaults
 from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
 from infsh_harness.drift.diff import diff
 from infsh_harness.drift.har import HarError, load_har
@@ -70,11 +71,11 @@ def add_parser(subparsers: Any) -> None:
         default="documented",
         help="profile of the embedded mock (only without --base-url)",
     )
-    p.add_argument("--app", default="infsh/echo", help="an app that completes quickly")
+    p.add_argument("--app", default=defaults.APPS["complete"].name, help="an app that completes quickly")
     p.add_argument(
-        "--slow-app", default="infsh/sleep", help='an app still running after ~1 s (input {"seconds": 5})'
+        "--slow-app", default=defaults.APPS["long"].name, help='an app still running after ~1 s (input {"seconds": 5})'
     )
-    p.add_argument("--failing-app", default="infsh/fail", help="an app that fails")
+    p.add_argument("--failing-app", default=defaults.APPS["fail"].name, help="an app that fails")
     p.add_argument(
         "--fallback-run-path",
         default="/apps/run",
@@ -115,7 +116,7 @@ def _formats(values: list[str] | None) -> list[str]:
 
 def _api_keys() -> tuple[str, str | None]:
     """The probe's key and optional second key."""
-    return os.environ.get("INFSH_API_KEY") or "inf_test_key", os.environ.get("INFSH_API_KEY_2") or None
+    return defaults.api_keys(os.environ)
 
 
 def _probe_config(args: argparse.Namespace, base_url: str) -> ProbeConfig:
@@ -145,11 +146,11 @@ def _probe_config(args: argparse.Namespace, base_url: str) -> ProbeConfig:
 def _embedded_mock(profile: str, keys: tuple[str, ...]) -> Iterator[str]:
     """The mock in this process; it also accepts ``keys`` (the probe's), beside its default ones."""
     try:
-        from infsh_harness.mock.config import DEFAULT_KEYS, MockConfig
+        from infsh_harness.mock.config import MockConfig
         from infsh_harness.mock.server import serve_in_thread
     except ImportError:
         raise UsageError("no --base-url given and the embedded mock is not available") from None
-    config = MockConfig(profile=profile, keys=tuple(dict.fromkeys((*DEFAULT_KEYS, *keys))))
+    config = MockConfig(profile=profile, keys=tuple(dict.fromkeys((*defaults.MOCK_KEYS, *keys))))
     try:
         with serve_in_thread(profile=profile, config=config) as url:
             yield url

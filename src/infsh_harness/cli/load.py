@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from infsh_harness import defaults
 from infsh_harness.cli.args import count, non_negative_float, positive_float, positive_int
 
 __all__ = ["add_parser", "main"]
@@ -127,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
         locust_args=tuple(args.locust_arg),
         web_ui=args.ui,
         web_port=args.web_port,
-        api_key=os.environ.get("INFSH_API_KEY") or "inf_test_key",
+        api_key=defaults.api_keys(os.environ)[0],
         environ=dict(os.environ),
     )
     # a CI job cancelled with SIGTERM gets the same report as a Ctrl-C

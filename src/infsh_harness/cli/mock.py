@@ -7,8 +7,9 @@ import os
 import sys
 from typing import Any
 
+from infsh_harness import defaults
 from infsh_harness.cli.args import positive_float, rate
-from infsh_harness.mock.config import BUGS, DEFAULT_KEYS, PROFILES, Faults, MockConfig, WebhookPolicy
+from infsh_harness.mock.config import BUGS, PROFILES, Faults, MockConfig, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
 
@@ -96,8 +97,7 @@ def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockCon
 def main(args: argparse.Namespace) -> int:
     from infsh_harness.mock.server import MockServer, bind_socket
 
-    raw_keys = os.environ.get("INFSH_MOCK_KEYS")
-    keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip()) if raw_keys else DEFAULT_KEYS
+    keys = defaults.mock_keys(os.environ)
     try:
         config = config_from_args(args, keys)
         server = MockServer(config, args.host, args.port)

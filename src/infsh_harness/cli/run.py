@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infsh_harness import defaults
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
-from infsh_harness.mock.config import DEFAULT_KEYS
 
 __all__ = ["add_parser", "main"]
 
@@ -78,7 +78,7 @@ def _mock(profile: str, log_dir: Path) -> Iterator[str]:
 
 def mock_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` with ``INFSH_MOCK_KEYS`` extended by the keys the steps will send."""
-    keys = [k.strip() for k in (environ.get("INFSH_MOCK_KEYS") or ",".join(DEFAULT_KEYS)).split(",") if k.strip()]
+    keys = list(defaults.mock_keys(environ))
     keys += [environ[name] for name in ("INFSH_API_KEY", "INFSH_API_KEY_2") if environ.get(name)]
     return {**environ, "INFSH_MOCK_KEYS": ",".join(dict.fromkeys(keys))}
 

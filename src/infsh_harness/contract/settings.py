@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from infsh_harness import defaults
 from infsh_harness.contract.journeys import App
 
 __all__ = ["DEFAULT_APPS", "PROFILES", "SuiteSettings"]
@@ -13,9 +15,7 @@ __all__ = ["DEFAULT_APPS", "PROFILES", "SuiteSettings"]
 PROFILES: dict[str, int] = {"quick": 20, "full": 200}
 # role -> (the mock's app, its input as JSON)
 DEFAULT_APPS: dict[str, tuple[str, str]] = {
-    "complete": ("infsh/echo", '{"prompt": "contract suite"}'),
-    "long": ("infsh/sleep", '{"seconds": 30}'),
-    "fail": ("infsh/fail", '{"message": "contract suite failure"}'),
+    role: (app.name, json.dumps(dict(app.input))) for role, app in defaults.APPS.items()
 }
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from infsh_harness import defaults
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_DELIVERY, task_document
 from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec, load_spec
@@ -39,10 +40,10 @@ class ProbeConfig:
     base_url: str
     api_key: str
     api_key_2: str | None = None  # enables the isolation scenario (another key's task is a 404)
-    app: str = "infsh/echo"  # an app that completes quickly
-    slow_app: str = "infsh/sleep"  # an app still running when ``wait=false`` answers
+    app: str = defaults.APPS["complete"].name  # an app that completes quickly
+    slow_app: str = defaults.APPS["long"].name  # an app still running when ``wait=false`` answers
     slow_input: Mapping[str, Any] = field(default_factory=lambda: {"seconds": 5})
-    failing_app: str = "infsh/fail"  # an app that fails
+    failing_app: str = defaults.APPS["fail"].name  # an app that fails
     failing_input: Mapping[str, Any] = field(default_factory=lambda: {"message": "drift probe failure"})
     unknown_app: str = "infsh/drift-probe-no-such-app"
     webhook_host: str = "127.0.0.1"  # the host the target is told to POST to

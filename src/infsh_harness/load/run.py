@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infsh_harness import data
+from infsh_harness import data, defaults
 from infsh_harness.load.plots import plot_result
 from infsh_harness.load.processes import LocustPlan, embedded_mock, free_port, locust_env, run_locust
 from infsh_harness.load.report import (
@@ -31,7 +31,6 @@ from infsh_harness.load.results import read_result
 from infsh_harness.load.slo import Objective, evaluate
 
 __all__ = [
-    "DEFAULT_KEY",
     "DEFAULT_SLO_PATH",
     "LOAD_DIR",
     "SCENARIOS",
@@ -44,8 +43,6 @@ __all__ = [
 LOAD_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_SLO_PATH = data.path("slo.yaml")
 SCENARIOS: tuple[str, ...] = ("run_wait", "run_poll", "run_cancel", "webhook")
-DEFAULT_KEY = "inf_test_key"
-DEFAULT_MOCK_KEYS = ("inf_test_key", "inf_test_key_2")
 
 EXIT_PASS, EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -81,7 +78,7 @@ class LoadOptions:
     mock_args: Sequence[str] = ()
     web_ui: bool = False
     web_port: int = 8089
-    api_key: str = DEFAULT_KEY
+    api_key: str = defaults.API_KEY
 
 
 @dataclass(frozen=True)
@@ -157,7 +154,7 @@ def _target(options: LoadOptions, env: Mapping[str, str], say: Callable[[str], N
         yield options.host.rstrip("/"), False
         return
     mock_env = dict(env)
-    keys = [k for k in mock_env.get("INFSH_MOCK_KEYS", ",".join(DEFAULT_MOCK_KEYS)).split(",") if k.strip()]
+    keys = list(defaults.mock_keys(mock_env))
     if options.api_key not in keys:
         keys.append(options.api_key)  # the embedded mock serves the key the scenarios send
     mock_env["INFSH_MOCK_KEYS"] = ",".join(keys)

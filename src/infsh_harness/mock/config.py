@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BUGS", "DEFAULT_KEYS", "NO_FAULTS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
+from infsh_harness import defaults
 
-DEFAULT_KEYS: tuple[str, ...] = ("inf_test_key", "inf_test_key_2")
+__all__ = ["BUGS", "NO_FAULTS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
+
 PROFILES: tuple[str, ...] = ("documented", "wire")
 
 # Seeded bugs: each breaks exactly one documented rule. Only the harness' own tests turn them on,
@@ -138,7 +139,7 @@ class WebhookPolicy:
 @dataclass(frozen=True)
 class MockConfig:
     profile: str = "documented"
-    keys: tuple[str, ...] = DEFAULT_KEYS
+    keys: tuple[str, ...] = defaults.MOCK_KEYS
     timing: str = "fast"
     phase_ms: float | None = None
     max_wait_s: float = 60.0

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from infsh_harness import defaults
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
 from infsh_harness.contract.schemathesis_run import SchemathesisResult, SchemathesisSettings, run_schemathesis
 from infsh_harness.contract.settings import DEFAULT_APPS, PROFILES, SuiteSettings
@@ -34,7 +35,6 @@ from infsh_harness.rules.violation import ContractViolation
 from infsh_harness.spec import DEFAULT_SPEC_PATH, Spec, load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
 
-DEFAULT_KEY, DEFAULT_KEY_2 = "inf_test_key", "inf_test_key_2"
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 SETTINGS = pytest.StashKey[SuiteSettings]()
 OUTCOMES = pytest.StashKey[dict[str, ItemOutcome]]()
@@ -132,11 +132,11 @@ def _settings(config: pytest.Config) -> SuiteSettings:
     for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline"):
         if config.getoption(name) < 0:
             raise pytest.UsageError(f"--{name.replace('_', '-')} must not be negative")
+    api_key, api_key_2 = defaults.api_keys(os.environ)
     return SuiteSettings(
         base_url=base_url.rstrip("/") if base_url else None,
-        api_key=os.environ.get("INFSH_API_KEY") or DEFAULT_KEY,
-        # no key given at all: the target is a mock with its default keys, the second one included
-        api_key_2=os.environ.get("INFSH_API_KEY_2") or (None if os.environ.get("INFSH_API_KEY") else DEFAULT_KEY_2),
+        api_key=api_key,
+        api_key_2=api_key_2,
         profile=profile,
         seed=seed,
         max_examples=max_examples or PROFILES[profile],

@@ -35,6 +35,7 @@ from locust.stats import RequestStats, StatsError
 # jsonschema_rs). Marking the module absent makes jsonschema skip it, as when it is not installed.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+from infsh_harness import defaults  # noqa: E402
 from infsh_harness.load.checks import ResponseChecks  # noqa: E402
 from infsh_harness.load.metrics import COUNT, CUSTOM_TYPES, METRIC, fine_bucket  # noqa: E402
 from infsh_harness.spec import load_spec  # noqa: E402
@@ -44,7 +45,7 @@ __all__ = ["API_KEY", "CHECKS", "ApiUser", "ScenarioOptions", "record"]
 log = logging.getLogger("infsh_harness.load")
 
 CHECKS = ResponseChecks(load_spec())
-API_KEY = os.environ.get("INFSH_API_KEY") or "inf_test_key"
+API_KEY = defaults.api_keys(os.environ)[0]
 REDACTED = "[REDACTED]"
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -55,14 +56,14 @@ def _add_options(parser: Any, **_kw: Any) -> None:
     # plain `locust -f load/...` too: the web UI and a master listen on loopback unless a flag says otherwise
     parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
     group = parser.add_argument_group("infsh-harness scenarios")
-    group.add_argument("--infsh-app", default="infsh/echo", env_var="INFSH_LOAD_APP",
+    group.add_argument("--infsh-app", default=defaults.APPS["complete"].name, env_var="INFSH_LOAD_APP",
                        help="app that run_wait, run_poll and webhook run (default infsh/echo)")
     group.add_argument("--infsh-input", default='{"prompt": "load"}', env_var="INFSH_LOAD_INPUT",
                        help="its input, as JSON")
     group.add_argument("--poll-interval-ms", type=float, default=50.0, env_var="INFSH_LOAD_POLL_INTERVAL_MS",
                        help="run_poll: time between two GETs of a task (default 50); run_cancel's reads too")
     group.add_argument("--poll-timeout-s", type=float, default=60.0, help="run_poll: give up on a task after this")
-    group.add_argument("--cancel-app", default="infsh/sleep", help="run_cancel: a long-running app")
+    group.add_argument("--cancel-app", default=defaults.APPS["long"].name, help="run_cancel: a long-running app")
     group.add_argument("--cancel-input", default='{"seconds": 30}', help="run_cancel: its input, as JSON")
     group.add_argument("--cancel-after-ms", type=float, default=20.0, help="run_cancel: pause before the cancel")
     group.add_argument("--cancel-timeout-s", type=float, default=10.0,
@@ -77,11 +78,11 @@ def _add_options(parser: Any, **_kw: Any) -> None:
 
 @dataclass(frozen=True)
 class ScenarioOptions:
-    app: str = "infsh/echo"
+    app: str = defaults.APPS["complete"].name
     input: Any = None
     poll_interval_s: float = 0.05
     poll_timeout_s: float = 60.0
-    cancel_app: str = "infsh/sleep"
+    cancel_app: str = defaults.APPS["long"].name
     cancel_input: Any = None
     cancel_after_s: float = 0.02
     cancel_timeout_s: float = 10.0
