@@ -17,7 +17,7 @@ from infsh_harness.contract.run_requests import (
     request_schema_name,
     unknown_app_names,
 )
-from infsh_harness.http.driver import Target
+from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules import ContractViolation
 from infsh_harness.spec import Spec, load_spec
@@ -187,7 +187,7 @@ def test_target_sends_any_json_body() -> None:
         seen.append(request)
         return httpx.Response(400, json=REFUSED)
 
-    with Target("http://127.0.0.1:1", "inf_k", SPEC, transport=httpx.MockTransport(answer)) as target:
+    with Driver("http://127.0.0.1:1", "inf_k", SPEC, transport=httpx.MockTransport(answer)) as target:
         obs = target.run_raw(None, wait=False)
     assert seen[0].content == b"null" and seen[0].headers["content-type"] == "application/json"
     assert seen[0].url.params["wait"] == "false"

@@ -20,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
-from urllib.parse import quote
 
 import anyio
 import httpx
@@ -36,6 +35,7 @@ from infsh_harness.client.errors import (
     api_error_class,
     parse_retry_after,
 )
+from infsh_harness.http.calls import Call, CallBuilder
 from infsh_harness.spec import Spec, load_spec
 
 __all__ = [
@@ -64,15 +64,20 @@ class _Result:
     """A typed view of one response body: named fields, ``status`` as an int, the rest in ``raw``."""
 
     status: int
+    spec: Spec
 
     @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> Self:
+    def from_json(cls, body: Mapping[str, Any], spec: Spec | None = None) -> Self:
         """Build from a body already valid against the result's schema: the fields without a
-        default are required there, the others optional."""
+        default are required there, the others optional. ``spec`` (default: the packaged one)
+        says which statuses are terminal and what they are called."""
+        spec = spec or load_spec()
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             if f.name == "raw":
                 values["raw"] = dict(body)
+            elif f.name == "spec":
+                values["spec"] = spec
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 values[f.name] = body[f.name]
             else:
@@ -82,11 +87,12 @@ class _Result:
 
     @property
     def is_terminal(self) -> bool:
-        return _is_terminal(self.status)
+        return self.status in self.spec.terminal_statuses
 
     @property
     def status_name(self) -> str | None:
-        return _status_name(self.status)
+        info = self.spec.status_info(self.status)
+        return info.varname if info else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class Task(_Result):
     error: str | None = None
     session_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class CancelResult(_Result):
     status: int
     cancelled: bool
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -125,29 +133,22 @@ class WebhookPayload(_Result):
     error: str | None = None
     session_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
 
 
-def _is_terminal(status: int) -> bool:
-    return status in load_spec().terminal_statuses
-
-
-def _status_name(status: int) -> str | None:
-    info = load_spec().status_info(status)
-    return info.varname if info else None
-
-
-def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookPayload:
+def parse_webhook(body: bytes | str | Mapping[str, Any], spec: Spec | None = None) -> WebhookPayload:
     """Read a webhook delivery's body; ``ProtocolError`` if it is not JSON or breaks ``WebhookPayload``."""
+    spec = spec or load_spec()
     if isinstance(body, bytes | str):
         try:
             body = _loads(body)
         except ValueError as exc:
             raise ProtocolError(f"webhook body is not JSON: {exc}", problems=(str(exc),)) from None
-    problems = tuple(load_spec().validate(_WEBHOOK_SCHEMA, body))
+    problems = tuple(spec.validate(_WEBHOOK_SCHEMA, body))
     if problems:
         raise ProtocolError(f"webhook body breaks {_WEBHOOK_SCHEMA}: {problems[0]}", problems=problems)
     assert isinstance(body, Mapping)  # the schema says object
-    return WebhookPayload.from_json(body)
+    return WebhookPayload.from_json(body, spec)
 
 
 def _loads(text: bytes | str) -> Any:
@@ -162,37 +163,23 @@ def _reject_constant(name: str) -> Any:
 # --- the shared core: requests out, results or errors in ----------------------------------------
 
 
-@dataclass(frozen=True)
-class _Call:
-    operation_id: str
-    method: str
-    path: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    json: Mapping[str, Any] | None = None
-
-
 class _Core:
     """What both clients do apart from I/O: build calls, read responses, name errors."""
 
-    def __init__(self, spec: Spec, api_key: str | None) -> None:
+    def __init__(self, spec: Spec, api_key: str | None, api_version: str | None) -> None:
         self.spec = spec
         self._api_key = api_key
+        self.calls = CallBuilder(spec, api_key=api_key, api_version=api_version)
 
-    def headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = {"Accept": _JSON, "User-Agent": f"infsh-harness/{__version__}"}
-        if self._api_key is not None:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        headers.update(extra or {})
-        return headers
+    @staticmethod
+    def headers(extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The headers every request of the client carries (the key is added per call)."""
+        return {"User-Agent": f"infsh-harness/{__version__}", **(extra or {})}
 
-    def call(self, operation_id: str, task_id: str | None = None, **kwargs: Any) -> _Call:
-        op = self.spec.operation(operation_id)
-        path = op.path
-        if task_id is not None:
-            if not task_id:
-                raise ValueError("task_id must not be empty")
-            path = path.replace("{id}", quote(task_id, safe=""))
-        return _Call(operation_id, op.method, path, **kwargs)
+    def call(self, operation_id: str, task_id: str) -> Call:
+        if not task_id:
+            raise ValueError("task_id must not be empty")
+        return self.calls.operation(operation_id, path_params={"id": task_id})
 
     def run_call(
         self,
@@ -201,19 +188,18 @@ class _Core:
         *,
         wait: bool,
         optional: Mapping[str, Any],
-    ) -> _Call:
+    ) -> Call:
         body: dict[str, Any] = {"app": app, "input": dict(input)}
         body.update({name: value for name, value in optional.items() if value is not None})
-        params = {} if wait else {"wait": "false"}  # the documented default is to wait
-        return self.call("runTask", params=params, json=body)
+        return self.calls.run(body, wait=None if wait else False)  # the documented default is to wait
 
     # --- responses ----------------------------------------------------------------------------
-    def decode(self, call: _Call, response: httpx.Response) -> Mapping[str, Any]:
+    def decode(self, call: Call, response: httpx.Response) -> Mapping[str, Any]:
         """The valid JSON body of a 2xx answer, or the error it deserves."""
         if not response.is_success:
             raise self.api_error(call, response)
         status = str(response.status_code)
-        schema = self.spec.response_schema_name(call.operation_id, status)
+        schema = self.spec.response_schema_name(call.operation_id, status) if call.operation_id else None
         if schema is None:
             raise self._protocol(f"{call.operation_id} answered undocumented status {status}", response)
         body = self._json_body(response)
@@ -240,7 +226,7 @@ class _Core:
         problems = problems or (message,)
         return ProtocolError(self.redact(text), problems=tuple(map(self.redact, problems)), response=response)
 
-    def api_error(self, call: _Call, response: httpx.Response) -> APIError:
+    def api_error(self, call: Call, response: httpx.Response) -> APIError:
         message, code, problems = self._error_body(call, response)
         cls = api_error_class(response.status_code)
         kwargs: dict[str, Any] = {
@@ -253,10 +239,12 @@ class _Core:
             kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
         return cls(message, **kwargs)
 
-    def _error_body(self, call: _Call, response: httpx.Response) -> tuple[str, str | None, tuple[str, ...]]:
+    def _error_body(self, call: Call, response: httpx.Response) -> tuple[str, str | None, tuple[str, ...]]:
         """``(message, code, body_problems)``; an unreadable body still gives a message."""
         fallback = response.reason_phrase or f"HTTP {response.status_code}"
-        schema = self.spec.response_schema_name(call.operation_id, str(response.status_code)) or "Error"
+        status = str(response.status_code)
+        documented = self.spec.response_schema_name(call.operation_id, status) if call.operation_id else None
+        schema = documented or "Error"
         try:
             body = self._json_body(response)
         except ProtocolError as exc:
@@ -356,10 +344,12 @@ class TasksClient:
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        spec: Spec | None = None,
+        api_version: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._core = _Core(load_spec(), api_key)
+        self._core = _Core(spec or load_spec(), api_key, api_version)
         self._http = httpx.Client(
             base_url=base_url, timeout=timeout, transport=transport, headers=self._core.headers(headers)
         )
@@ -380,9 +370,11 @@ class TasksClient:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, call: _Call) -> Mapping[str, Any]:
+    def _send(self, call: Call) -> Mapping[str, Any]:
         try:
-            response = self._http.request(call.method, call.path, params=call.params, json=call.json)
+            response = self._http.request(
+                call.method, call.path, params=call.params, headers=call.headers, content=call.content
+            )
         except httpx.TransportError as exc:
             raise self._core.transport_error(exc) from exc
         except httpx.DecodingError as exc:
@@ -404,15 +396,16 @@ class TasksClient:
     ) -> Task:
         """``POST /run``: start ``app`` on ``input``; with ``wait=True`` the server answers once it ends."""
         options = _run_options(setup, infra, workers, webhook, session, session_timeout)
-        return Task.from_json(self._send(self._core.run_call(app, input, wait=wait, optional=options)))
+        call = self._core.run_call(app, input, wait=wait, optional=options)
+        return Task.from_json(self._send(call), self._core.spec)
 
     def get(self, task_id: str) -> Task:
         """``GET /tasks/{id}``."""
-        return Task.from_json(self._send(self._core.call("getTask", task_id)))
+        return Task.from_json(self._send(self._core.call("getTask", task_id)), self._core.spec)
 
     def cancel(self, task_id: str) -> CancelResult:
         """``POST /tasks/{id}/cancel``."""
-        return CancelResult.from_json(self._send(self._core.call("cancelTask", task_id)))
+        return CancelResult.from_json(self._send(self._core.call("cancelTask", task_id)), self._core.spec)
 
     def wait_for_terminal(
         self,
@@ -452,10 +445,12 @@ class AsyncTasksClient:
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        spec: Spec | None = None,
+        api_version: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._core = _Core(load_spec(), api_key)
+        self._core = _Core(spec or load_spec(), api_key, api_version)
         self._http = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport, headers=self._core.headers(headers)
         )
@@ -476,9 +471,11 @@ class AsyncTasksClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _send(self, call: _Call) -> Mapping[str, Any]:
+    async def _send(self, call: Call) -> Mapping[str, Any]:
         try:
-            response = await self._http.request(call.method, call.path, params=call.params, json=call.json)
+            response = await self._http.request(
+                call.method, call.path, params=call.params, headers=call.headers, content=call.content
+            )
         except httpx.TransportError as exc:
             raise self._core.transport_error(exc) from exc
         except httpx.DecodingError as exc:
@@ -500,15 +497,16 @@ class AsyncTasksClient:
     ) -> Task:
         """``POST /run``; see ``TasksClient.run``."""
         options = _run_options(setup, infra, workers, webhook, session, session_timeout)
-        return Task.from_json(await self._send(self._core.run_call(app, input, wait=wait, optional=options)))
+        call = self._core.run_call(app, input, wait=wait, optional=options)
+        return Task.from_json(await self._send(call), self._core.spec)
 
     async def get(self, task_id: str) -> Task:
         """``GET /tasks/{id}``."""
-        return Task.from_json(await self._send(self._core.call("getTask", task_id)))
+        return Task.from_json(await self._send(self._core.call("getTask", task_id)), self._core.spec)
 
     async def cancel(self, task_id: str) -> CancelResult:
         """``POST /tasks/{id}/cancel``."""
-        return CancelResult.from_json(await self._send(self._core.call("cancelTask", task_id)))
+        return CancelResult.from_json(await self._send(self._core.call("cancelTask", task_id)), self._core.spec)
 
     async def wait_for_terminal(
         self,

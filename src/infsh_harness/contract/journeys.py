@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from infsh_harness.http.driver import Target, TargetError
+from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.exchange import is_success, status_code
 from infsh_harness.rules.history import TaskLedger
@@ -83,7 +83,7 @@ class Journey:
 class _Walk:
     """Drives one journey: every call is recorded, terminal reads are noted."""
 
-    def __init__(self, target: Target, journey: Journey, plan: JourneyPlan) -> None:
+    def __init__(self, target: Driver, journey: Journey, plan: JourneyPlan) -> None:
         self.target = target
         self.journey = journey
         self.plan = plan
@@ -169,7 +169,7 @@ class Received:
     late_by_s: float | None  # how far past the deadline the first delivery came, if it did
 
 
-def start_without_waiting(target: Target, app: App, deadline_s: float, **fields: Any) -> Observation:
+def start_without_waiting(target: Driver, app: App, deadline_s: float, **fields: Any) -> Observation:
     """``POST /run?wait=false``; not answering within ``deadline_s`` breaks rule ``run-no-wait``."""
     try:
         return target.run(app.name, app.input, wait=False, timeout_s=deadline_s, **fields)
@@ -195,7 +195,7 @@ JOURNEYS: dict[str, Callable[[_Walk, JourneyPlan], None]] = {
 }
 
 
-def run_journeys(target: Target, plan: JourneyPlan, names: Iterable[str] = JOURNEYS) -> dict[str, Journey]:
+def run_journeys(target: Driver, plan: JourneyPlan, names: Iterable[str] = JOURNEYS) -> dict[str, Journey]:
     """Walk each named journey in turn; a walk that fails keeps its failure in ``Journey.error``."""
     done: dict[str, Journey] = {}
     for name in names:

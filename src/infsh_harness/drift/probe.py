@@ -20,6 +20,8 @@ import httpx
 
 from infsh_harness import defaults
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_DELIVERY, task_document
+from infsh_harness.http.calls import DEFAULT_KEY, NO_KEY, KeyChoice
+from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec, load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
@@ -75,8 +77,6 @@ def probe(
     unknown = sorted(config.skip - set(SCENARIOS))
     if unknown:
         raise ValueError(f"unknown scenarios: {', '.join(unknown)}")
-    headers = {"user-agent": "infsh-harness-drift-probe"}
-    timeout = httpx.Timeout(config.request_timeout_s, connect=10.0)
     receiver = WebhookReceiver(
         config.webhook_bind,
         config.webhook_port,
@@ -85,13 +85,18 @@ def probe(
         scenario=WEBHOOK_DELIVERY,
         max_deliveries=100,  # all a misbehaving target can make the probe keep
     )
-    with (
-        receiver,
-        httpx.Client(
-            base_url=config.base_url, headers=headers, timeout=timeout, transport=transport
-        ) as client,
-    ):
-        return _Probe(config, spec or load_spec(), client, receiver).run()
+    spec = spec or load_spec()
+    driver = Driver(
+        config.base_url,
+        config.api_key,
+        spec,
+        timeout_s=httpx.Timeout(config.request_timeout_s, connect=10.0),
+        transport=transport,
+        source="probe",
+        user_agent="infsh-harness-drift-probe",
+    )
+    with receiver, driver:
+        return _Probe(config, spec, driver, receiver).run()
 
 
 def _status(obs: Observation | None) -> int | None:
@@ -109,12 +114,10 @@ def _field(obs: Observation | None, name: str) -> str | None:
 
 
 class _Probe:
-    def __init__(
-        self, config: ProbeConfig, spec: Spec, client: httpx.Client, receiver: WebhookReceiver
-    ) -> None:
+    def __init__(self, config: ProbeConfig, spec: Spec, driver: Driver, receiver: WebhookReceiver) -> None:
         self.config = config
         self.spec = spec
-        self.client = client
+        self.driver = driver
         self.receiver = receiver
         self.result = ProbeResult()
         self.answered = False
@@ -161,28 +164,19 @@ class _Probe:
         params: Mapping[str, str] | None = None,
         key: str | None = "",
     ) -> Observation | None:
-        api_key = self.config.api_key if key == "" else key
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        if content is not None:
-            headers["content-type"] = "application/json"
+        choice: KeyChoice = DEFAULT_KEY if key == "" else NO_KEY if key is None else key
         try:
-            response = self.client.request(
-                method, path, json=body, content=content, params=params, headers=headers
-            )
+            obs = self.driver.request(
+                method, path, json=body, content=content, params=params, key=choice,
+                operation_id=SCENARIOS[scenario].operation_id, scenario=scenario,
+            )  # fmt: skip
         except httpx.TransportError as exc:
             if not self.answered:
-                raise ProbeError(
-                    f"{self.config.base_url} did not answer: {type(exc).__name__}: {exc}"
-                ) from None
+                raise ProbeError(f"{self.config.base_url} did not answer: {type(exc).__name__}: {exc}") from None
             self.note(f"{scenario}: no answer ({type(exc).__name__})")
             return None
         self.answered = True
-        return Observation.from_httpx(
-            response,
-            base_url=self.config.base_url,
-            scenario=scenario,
-            operation_id=SCENARIOS[scenario].operation_id,
-        )
+        return obs
 
     def note(self, text: str) -> None:
         self.result.notes.append(text)

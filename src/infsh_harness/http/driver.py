@@ -1,66 +1,101 @@
-"""A raw driver for the server under test: every call returns the :class:`Observation` as answered.
+"""The raw driver of a server under test: every call answers the :class:`Observation` as the server sent it.
 
-Unlike ``infsh_harness.client`` it never rejects an answer: a contract check must see exactly
-what the server sent (a wrong status, a text body, a missing field) to name the rule it breaks.
-Paths come from the spec's operations; keys never appear in an observation (they are redacted).
+Unlike the typed client (``infsh_harness.client``) it never rejects an answer: a contract check or
+a drift diff must see exactly what the server sent (a wrong status, a text body, a missing field)
+to name what it breaks. Requests come from :class:`~infsh_harness.http.calls.CallBuilder`; keys never
+appear in an observation (they are redacted) nor in this object's ``repr``.
 """
 
 from __future__ import annotations
 
-import enum
-import json as _json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from infsh_harness.http.calls import DEFAULT_KEY, NO_KEY, Call, CallBuilder, KeyChoice
 from infsh_harness.http.observation import Observation
 from infsh_harness.spec import Spec
 
-__all__ = ["DEFAULT_KEY", "NO_KEY", "Target", "TargetError"]
-
-
-class _Key(enum.Enum):
-    DEFAULT = "default"
-    NONE = "none"
-
-
-DEFAULT_KEY = _Key.DEFAULT  # the target's own key
-NO_KEY = _Key.NONE  # send no Authorization header
-KeyChoice = str | _Key
-_JSON = "application/json"
+__all__ = ["DEFAULT_KEY", "NO_KEY", "Driver", "TargetError", "check_base_url"]
 
 
 class TargetError(AssertionError):
     """The target could not be driven into the state a check needs (not itself a rule violation)."""
 
 
-class Target:
+def check_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash; ``ValueError`` (one line) if it is no http(s) URL or
+    carries credentials: a ``user:password@`` would become Basic auth in place of the bearer key."""
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("the base URL must be an http(s) URL with a host, e.g. http://127.0.0.1:8080")
+    if url.userinfo:
+        raise ValueError("the base URL must not carry credentials (user:password@); the key goes in INFSH_API_KEY")
+    if url.query or url.fragment:
+        raise ValueError("the base URL must not have a query or a fragment")
+    return str(url).rstrip("/")
+
+
+class Driver:
+    """The target as one key: ``call`` any operation, ``request`` any path, get what was answered."""
+
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None,
         spec: Spec,
         *,
-        timeout_s: float = 30.0,
+        timeout_s: float | httpx.Timeout = 30.0,
+        api_version: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        source: str = "contract",
+        user_agent: str = "infsh-harness",
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
+        self.base_url = check_base_url(base_url)
         self.spec = spec
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport, trust_env=False)
+        self.source = source
+        self.calls = CallBuilder(spec, api_key=api_key, api_version=api_version)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout_s,
+            transport=transport,
+            trust_env=False,
+            headers={"user-agent": user_agent},
+        )
+
+    def __repr__(self) -> str:
+        return f"Driver(base_url={self.base_url!r}, api_version={self.calls.api_version!r})"
 
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Target:
+    def __enter__(self) -> Driver:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # --- raw calls ---------------------------------------------------------------------------
+    # --- sending ----------------------------------------------------------------------------
+    def send(self, call: Call, *, timeout_s: float | None = None) -> httpx.Response:
+        """Send ``call``; transport errors (``httpx.TransportError``) propagate."""
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
+        return self._http.request(
+            call.method, call.path, params=call.params or None, headers=call.headers, content=call.content,
+            timeout=timeout,
+        )  # fmt: skip
+
+    def observe(self, call: Call, *, timeout_s: float | None = None, scenario: str | None = None) -> Observation:
+        """Send ``call`` and answer what came back, keys redacted."""
+        response = self.send(call, timeout_s=timeout_s)
+        return Observation.from_httpx(
+            response, base_url=self.base_url, operation_id=call.operation_id, scenario=scenario, source=self.source
+        )
+
+    # --- the calls the checks make -----------------------------------------------------------
     def call(
         self,
         operation_id: str,
@@ -73,18 +108,35 @@ class Target:
         timeout_s: float | None = None,
         content_type: str | None = None,
     ) -> Observation:
-        op = self.spec.operation(operation_id)
-        path = op.path.replace("{id}", quote(task_id, safe="")) if task_id is not None else op.path
-        headers = {"accept": "application/json"}
-        if content_type is not None:
-            headers["content-type"] = content_type
-        if key is not NO_KEY:
-            headers["authorization"] = f"Bearer {self.api_key if key is DEFAULT_KEY else key}"
-        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
-        response = self._http.request(
-            op.method, path, json=json, content=content, params=params, headers=headers, timeout=timeout
-        )
-        return Observation.from_httpx(response, base_url=self.base_url, operation_id=operation_id, source="contract")
+        """Operation ``operation_id``; ``json=None`` sends ``content`` (or no body)."""
+        path_params = {"id": task_id} if task_id is not None else None
+        if json is not None:
+            call = self.calls.operation(operation_id, path_params=path_params, json=json, params=params, key=key)
+        else:
+            call = self.calls.operation(
+                operation_id, path_params=path_params, content=content, params=params, key=key,
+                content_type=content_type,
+            )  # fmt: skip
+        return self.observe(call, timeout_s=timeout_s)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        key: KeyChoice = DEFAULT_KEY,
+        operation_id: str | None = None,
+        scenario: str | None = None,
+    ) -> Observation:
+        """Any path, documented or not (``json=None`` sends ``content``, or no body)."""
+        if json is not None:
+            call = self.calls.raw(method, path, json=json, params=params, key=key, operation_id=operation_id)
+        else:
+            call = self.calls.raw(method, path, content=content, params=params, key=key, operation_id=operation_id)
+        return self.observe(call, scenario=scenario)
 
     def run(
         self,
@@ -97,20 +149,18 @@ class Target:
         **fields: Any,
     ) -> Observation:
         """``POST /run``; ``wait=None`` sends no ``wait`` parameter (the documented default)."""
-        params = None if wait is None else {"wait": "true" if wait else "false"}
         body = {"app": app, "input": dict(input), **fields}
-        return self.call("runTask", json=body, params=params, key=key, timeout_s=timeout_s)
+        return self.observe(self.calls.run(body, wait=wait, key=key), timeout_s=timeout_s)
 
     def run_raw(self, body: Any, *, wait: bool | None = None) -> Observation:
-        """``POST /run`` with any JSON value as the body, ``null`` included (as ``application/json``)."""
-        params = None if wait is None else {"wait": "true" if wait else "false"}
-        return self.call("runTask", content=_json.dumps(body).encode(), params=params, content_type=_JSON)
+        """``POST /run`` with any JSON value as the body, ``null`` included."""
+        return self.observe(self.calls.run(body, wait=wait))
 
     def get(self, task_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Observation:
-        return self.call("getTask", task_id=task_id, key=key)
+        return self.observe(self.calls.get(task_id, key=key))
 
     def cancel(self, task_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Observation:
-        return self.call("cancelTask", task_id=task_id, key=key)
+        return self.observe(self.calls.cancel(task_id, key=key))
 
     # --- preconditions -----------------------------------------------------------------------
     @staticmethod

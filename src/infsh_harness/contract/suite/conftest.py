@@ -29,7 +29,7 @@ from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received,
 from infsh_harness.contract.schemathesis_run import SchemathesisResult, SchemathesisSettings, run_schemathesis
 from infsh_harness.contract.settings import DEFAULT_APPS, PROFILES, SuiteSettings
 from infsh_harness.contract.summary import ItemOutcome, RunInfo, named_rules, render_summary, summary_data
-from infsh_harness.http.driver import Target
+from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.violation import ContractViolation
 from infsh_harness.spec import DEFAULT_SPEC_PATH, Spec, load_spec
@@ -349,18 +349,18 @@ def mock_admin(mock_controls: bool, target_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def api(settings: SuiteSettings, target_url: str, spec: Spec) -> Iterator[Target]:
+def api(settings: SuiteSettings, target_url: str, spec: Spec) -> Iterator[Driver]:
     """The target, as the first key."""
-    with Target(target_url, settings.api_key, spec, timeout_s=settings.task_deadline_s + 10) as target:
+    with Driver(target_url, settings.api_key, spec, timeout_s=settings.task_deadline_s + 10) as target:
         yield target
 
 
 @pytest.fixture(scope="session")
-def api_2(settings: SuiteSettings, target_url: str, spec: Spec) -> Iterator[Target]:
+def api_2(settings: SuiteSettings, target_url: str, spec: Spec) -> Iterator[Driver]:
     """The target, as the second key (``INFSH_API_KEY_2``); skips when there is none."""
     if not settings.api_key_2:
         pytest.skip("needs a second key: set INFSH_API_KEY_2")
-    with Target(target_url, settings.api_key_2, spec, timeout_s=settings.task_deadline_s + 10) as target:
+    with Driver(target_url, settings.api_key_2, spec, timeout_s=settings.task_deadline_s + 10) as target:
         yield target
 
 
@@ -388,7 +388,7 @@ def receiver(settings: SuiteSettings, spec: Spec) -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="session")
-def journeys(api: Target, settings: SuiteSettings, receiver: WebhookReceiver, rng: random.Random) -> dict[str, Journey]:
+def journeys(api: Driver, settings: SuiteSettings, receiver: WebhookReceiver, rng: random.Random) -> dict[str, Journey]:
     """The scripted task journeys (completed, failed, polled, cancelled), walked once per session."""
     run_id = f"{rng.getrandbits(32):08x}"
     plan = JourneyPlan(

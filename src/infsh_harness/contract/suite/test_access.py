@@ -9,7 +9,7 @@ import pytest
 
 from infsh_harness.contract.journeys import App, Journey, recorded, start_without_waiting
 from infsh_harness.contract.settings import SuiteSettings
-from infsh_harness.http.driver import NO_KEY, Target, TargetError
+from infsh_harness.http.driver import NO_KEY, Driver, TargetError
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.responses import check_json_content_type, error_body_problems, status_label
 from infsh_harness.rules.violation import violation
@@ -31,13 +31,13 @@ def require_not_found(spec: Spec, rule_id: str, obs: Observation, what: str) -> 
 
 
 @pytest.mark.rule("unknown-task-404")
-def test_unknown_task_404(spec: Spec, api: Target, unknown_id: str) -> None:
+def test_unknown_task_404(spec: Spec, api: Driver, unknown_id: str) -> None:
     for obs in (api.get(unknown_id), api.cancel(unknown_id)):
         require_not_found(spec, "unknown-task-404", obs, f"{obs.operation_id} of unknown task id {unknown_id}")
 
 
 @pytest.mark.rule("auth-required")
-def test_auth_required(spec: Spec, api: Target, apps: dict[str, App], rng: random.Random) -> None:
+def test_auth_required(spec: Spec, api: Driver, apps: dict[str, App], rng: random.Random) -> None:
     """No key, or a key the server never issued, gets 401 and the error body on every operation."""
     app = apps["complete"]
     task_id = api.task_of(api.run(app.name, app.input), f"running {app.name}")["id"]
@@ -59,7 +59,7 @@ def test_auth_required(spec: Spec, api: Target, apps: dict[str, App], rng: rando
 
 
 @pytest.mark.rule("task-isolation")
-def test_task_isolation(spec: Spec, api: Target, api_2: Target, apps: dict[str, App], settings: SuiteSettings) -> None:
+def test_task_isolation(spec: Spec, api: Driver, api_2: Driver, apps: dict[str, App], settings: SuiteSettings) -> None:
     """Another key can neither read nor cancel a task: it gets 404, as for an unknown id."""
     app = apps["long"]
     started = start_without_waiting(api, app, settings.no_wait_deadline_s)
@@ -79,7 +79,7 @@ def test_task_isolation(spec: Spec, api: Target, api_2: Target, apps: dict[str, 
 
 @pytest.mark.rule("json-content-type")
 def test_json_content_type(
-    spec: Spec, api: Target, journeys: dict[str, Journey], apps: dict[str, App], unknown_id: str
+    spec: Spec, api: Driver, journeys: dict[str, Journey], apps: dict[str, App], unknown_id: str
 ) -> None:
     """Successes and the documented errors (400, 401, 404, 422) come as ``application/json``.
 

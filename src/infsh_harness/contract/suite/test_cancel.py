@@ -7,7 +7,7 @@ import time
 import pytest
 
 from infsh_harness.contract.journeys import App, Journey, replay, walked
-from infsh_harness.http.driver import Target, TargetError
+from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.rules.exchange import is_success, status_code
 from infsh_harness.rules.history import TaskLedger
 from infsh_harness.rules.responses import check_cancel_flag, status_label
@@ -53,7 +53,7 @@ def test_cancel_idempotent(spec: Spec, journeys: dict[str, Journey]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.rule("cancel-running", "terminal-final")
-def test_cancel_at_any_point(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_cancel_at_any_point(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     """Cancel the completing app at staggered moments of its run: the cancel answers Cancelled, or
     the end the task reached first, and every later read shows that same status."""
     app = apps["complete"]

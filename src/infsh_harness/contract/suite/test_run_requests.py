@@ -13,7 +13,7 @@ from infsh_harness.contract.run_requests import (
     invalid_run_requests,
     unknown_app_names,
 )
-from infsh_harness.http.driver import Target, TargetError
+from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.spec import Spec
 
 
@@ -22,7 +22,7 @@ def valid_body(app: App) -> dict[str, object]:
 
 
 @pytest.mark.rule("invalid-run-refused")
-def test_invalid_run_refused(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_invalid_run_refused(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     """Bodies derived from the spec's ``RunRequest``, each breaking it one way, around the app that
     completes (so the app lookup passes): every one gets a 4xx and the error body. They are sent with
     ``wait=false``: a server that wrongly takes one answers at once."""
@@ -35,7 +35,7 @@ def test_invalid_run_refused(spec: Spec, api: Target, apps: dict[str, App]) -> N
 
 
 @pytest.mark.rule("unknown-app-404")
-def test_unknown_app_404(spec: Spec, api: Target, apps: dict[str, App], rng: random.Random) -> None:
+def test_unknown_app_404(spec: Spec, api: Driver, apps: dict[str, App], rng: random.Random) -> None:
     """Apps that surely do not exist (valid names, unique to the run) give 404 and the error body."""
     base = valid_body(apps["complete"])
     for name in unknown_app_names(spec, base, f"{rng.getrandbits(48):012x}"):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infsh_harness.contract.journeys import App
-from infsh_harness.http.driver import Target
+from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.responses import (
     check_session_continue,
@@ -19,7 +19,7 @@ from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
 
 
-def new_session(api: Target, app: App, **fields: Any) -> tuple[Observation, str | None]:
+def new_session(api: Driver, app: App, **fields: Any) -> tuple[Observation, str | None]:
     obs = api.run(app.name, app.input, session="new", **fields)
     task = api.task_of(obs, f'running {app.name} with session "new"')
     session_id = task.get("session_id")
@@ -31,13 +31,13 @@ def refused(obs: Observation) -> bool:
 
 
 @pytest.mark.rule("session-new")
-def test_session_new(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_session_new(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     obs, _ = new_session(api, apps["complete"])
     check_session_new(spec, obs)
 
 
 @pytest.mark.rule("session-continue")
-def test_session_continue(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_session_continue(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     app = apps["complete"]
     first, session_id = new_session(api, app)
     check_session_new(spec, first)
@@ -51,7 +51,7 @@ def test_session_continue(spec: Spec, api: Target, apps: dict[str, App]) -> None
 
 
 @pytest.mark.rule("session-timeout-bounds")
-def test_session_timeout_bounds(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_session_timeout_bounds(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     """The bounds and a fraction between them are accepted; just outside them (by a whole unit or a
     fraction of one) is refused with a 4xx."""
     rule = spec.rule("session-timeout-bounds")
@@ -69,7 +69,7 @@ def test_session_timeout_bounds(spec: Spec, api: Target, apps: dict[str, App]) -
 
 
 @pytest.mark.rule("session-timeout-with-new-only")
-def test_session_timeout_with_new_only(spec: Spec, api: Target, apps: dict[str, App]) -> None:
+def test_session_timeout_with_new_only(spec: Spec, api: Driver, apps: dict[str, App]) -> None:
     app = apps["complete"]
     _, session_id = new_session(api, app)
     attempts = [api.run(app.name, app.input, session_timeout=60)]

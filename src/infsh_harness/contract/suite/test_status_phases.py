@@ -10,7 +10,7 @@ import pytest
 
 from infsh_harness.contract.journeys import App, start_without_waiting
 from infsh_harness.contract.settings import SuiteSettings
-from infsh_harness.http.driver import Target, TargetError
+from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.rules.history import TaskLedger
 from infsh_harness.spec import Spec
 
@@ -30,7 +30,7 @@ def slow_phases(mock_admin: httpx.Client) -> Iterator[None]:
 @pytest.mark.mock_only
 @pytest.mark.rule("status-order")
 def test_status_order_through_every_phase(
-    spec: Spec, api: Target, apps: dict[str, App], settings: SuiteSettings, slow_phases: None
+    spec: Spec, api: Driver, apps: dict[str, App], settings: SuiteSettings, slow_phases: None
 ) -> None:
     app = apps["complete"]
     ledger = TaskLedger(spec)

@@ -13,7 +13,7 @@ import pytest
 
 from infsh_harness.contract.journeys import App, Journey, recorded, start_without_waiting, walked
 from infsh_harness.contract.settings import SuiteSettings
-from infsh_harness.http.driver import Target, TargetError
+from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.history import TaskLedger
 from infsh_harness.rules.responses import (
@@ -75,7 +75,7 @@ def test_failed_has_error(
 
 
 @pytest.mark.rule("run-waits-by-default")
-def test_run_waits_by_default(spec: Spec, journeys: dict[str, Journey], api: Target, apps: dict[str, App]) -> None:
+def test_run_waits_by_default(spec: Spec, journeys: dict[str, Journey], api: Driver, apps: dict[str, App]) -> None:
     for journey in walked(journeys, ("completed", "failed")):
         check_run_waits_by_default(spec, journey.first("runTask"))
     app = apps["complete"]
@@ -85,7 +85,7 @@ def test_run_waits_by_default(spec: Spec, journeys: dict[str, Journey], api: Tar
 
 @pytest.mark.rule("run-no-wait")
 def test_run_no_wait(
-    spec: Spec, journeys: dict[str, Journey], api: Target, apps: dict[str, App], settings: SuiteSettings
+    spec: Spec, journeys: dict[str, Journey], api: Driver, apps: dict[str, App], settings: SuiteSettings
 ) -> None:
     """The long task's ``wait=false`` runs, alone and in a new session, answered (within
     ``--no-wait-deadline``) before it ended."""
@@ -104,7 +104,7 @@ def test_run_no_wait(
 
 
 @pytest.mark.rule("stable-fields")
-def test_stable_fields(spec: Spec, journeys: dict[str, Journey], api: Target, apps: dict[str, App]) -> None:
+def test_stable_fields(spec: Spec, journeys: dict[str, Journey], api: Driver, apps: dict[str, App]) -> None:
     """``id``, ``created_at``, ``input`` and ``session_id`` never change, and ``input`` is what was sent.
 
     Each journey's task is read once more after the last one was created: a read names its task."""

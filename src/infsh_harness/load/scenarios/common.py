@@ -36,6 +36,7 @@ from locust.stats import RequestStats, StatsError
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from infsh_harness import defaults  # noqa: E402
+from infsh_harness.http.calls import Call, CallBuilder  # noqa: E402
 from infsh_harness.load.checks import ResponseChecks  # noqa: E402
 from infsh_harness.load.metrics import COUNT, CUSTOM_TYPES, METRIC, fine_bucket  # noqa: E402
 from infsh_harness.spec import load_spec  # noqa: E402
@@ -44,10 +45,11 @@ __all__ = ["API_KEY", "CHECKS", "ApiUser", "ScenarioOptions", "record"]
 
 log = logging.getLogger("infsh_harness.load")
 
-CHECKS = ResponseChecks(load_spec())
+SPEC = load_spec()
+CHECKS = ResponseChecks(SPEC)
 API_KEY = defaults.api_keys(os.environ)[0]
+CALLS = CallBuilder(SPEC, api_key=API_KEY)  # every request's method, path and headers
 REDACTED = "[REDACTED]"
-_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -263,7 +265,6 @@ class ApiUser(FastHttpUser):
     wait_time = constant(0)
     network_timeout = 120.0  # a waiting run lasts as long as its task
     connection_timeout = 10.0
-    default_headers = {"Authorization": f"Bearer {API_KEY}"}
 
     def on_start(self) -> None:
         self.options = ScenarioOptions.of(self.environment)
@@ -286,14 +287,20 @@ class ApiUser(FastHttpUser):
             return None
         return body
 
+    def send(self, call: Call, name: str | None = None) -> Any:
+        """``call`` through locust's client, named by its path template (never by a task's id)."""
+        return self.client.request(
+            call.method, call.target, name=name or call.template, data=call.content, headers=call.headers,
+            catch_response=True,
+        )  # fmt: skip
+
     def submit(self, wait: bool, app: str | None = None, input: Any = None, webhook: str | None = None) -> Any:
         """``POST /run`` (``?wait=false`` unless ``wait``); the task, or ``None``."""
         body: dict[str, Any] = {"app": app or self.options.app, "input": self.options.input if input is None else input}
         if webhook:
             body["webhook"] = webhook
-        path = "/run" if wait else "/run?wait=false"
-        with self.client.request("POST", path, name=path, data=orjson.dumps(body), headers=_JSON,
-                                 catch_response=True) as response:  # fmt: skip
+        call = CALLS.run(body, wait=None if wait else False)
+        with self.send(call, name=call.target) as response:
             task = self._checked(response, "runTask")
             if task is None:
                 return None
@@ -307,7 +314,7 @@ class ApiUser(FastHttpUser):
     def get_task(self, task_id: str, previous_status: int | None = None) -> Any:
         """``GET /tasks/{id}``; the task, or ``None``. Checks that its status did not go back (a
         broken rule fails the request, but the task is still returned: the scenario goes on)."""
-        with self.client.request("GET", f"/tasks/{task_id}", name="/tasks/{id}", catch_response=True) as response:
+        with self.send(CALLS.get(task_id)) as response:
             task = self._checked(response, "getTask")
             if task is None:
                 return None
@@ -323,8 +330,7 @@ class ApiUser(FastHttpUser):
     def cancel(self, task_id: str) -> Any:
         """``POST /tasks/{id}/cancel``; its answer, or ``None``. A broken rule fails the request,
         but a valid answer is still returned, so the time until Cancelled can be measured."""
-        with self.client.request("POST", f"/tasks/{task_id}/cancel", name="/tasks/{id}/cancel",
-                                 catch_response=True) as response:  # fmt: skip
+        with self.send(CALLS.cancel(task_id)) as response:
             result = self._checked(response, "cancelTask")
             if result is None:
                 return None
