@@ -11,6 +11,8 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
+from infsh_harness._version import __version__
+
 __all__ = ["main"]
 
 # sub-command name -> module that implements it
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="infsh-harness",
         description="Contract tests, a stateful mock, load runs and a drift report for the inference.sh Tasks API.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module_name in COMMANDS.values():
         try:
