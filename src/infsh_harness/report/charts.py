@@ -6,7 +6,8 @@ so the page reads the same with JavaScript off. A Vega-Lite chart (Altair) would
 JavaScript inlined (about a megabyte) and shows nothing without JavaScript.
 
 One figure per measure: its p50/p95/p99 in each second of the run (with the samples per second
-behind), the distribution of every sample, and, with a history, the measure across runs. Each SLO
+behind), the distribution of every sample (on a log axis when a long tail would hide the rest),
+and, with a history, the measure across runs. Each SLO
 ceiling is a dashed line in the colour of its quantile; a ceiling far above the samples is named
 at the top instead of flattening them.
 """
@@ -18,9 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
+import numpy
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from infsh_harness.load.metrics import percentile
 from infsh_harness.report.read_load import QUANTILES, Ceiling, Chartable
@@ -31,6 +33,9 @@ COLOURS: Mapping[str, str] = {"p50": "#1f77b4", "p90": "#7f7f7f", "p95": "#e0821
 _LINES = {"p50": "-", "p95": "--", "p99": ":"}
 _Q = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 _FAR = 4.0  # a ceiling more than this many times above the samples is named, not drawn
+_BARS = 40  # up to this many distinct values get a bar each; more are binned
+_BINS = 40
+_LONG_TAIL = 20.0  # largest / smallest sample beyond which the distribution's axis is logarithmic
 _STYLE: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: smaller, selectable, searchable
     "font.size": 8.5,
@@ -143,13 +148,21 @@ def _distribution(ax: Axes, chart: Chartable) -> None:
         return
     values = sorted(chart.histogram)
     weights = [chart.histogram[v] for v in values]
-    if len(values) <= 40:
+    right, drawn, far = _limits(values[-1], chart.ceilings)
+    # a long tail (a few slow samples among fast ones) is read on a log axis, else it hides the rest
+    logarithmic = values[0] > 0 and values[-1] / values[0] > _LONG_TAIL
+    if logarithmic:
+        ax.hist(values, bins=list(numpy.geomspace(values[0], values[-1], _BINS + 1)), weights=weights,
+                color="#8fa9c8")  # fmt: skip
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_xlabel(f"{unit} (log scale)")
+    elif len(values) <= _BARS:
         gaps = [b - a for a, b in zip(values, values[1:], strict=False)]
         width = 0.8 * min(gaps) if gaps else max(values[0] * 0.1, 0.8)
         ax.bar(values, weights, width=width, color="#8fa9c8")
     else:
-        ax.hist(values, bins=40, weights=weights, color="#8fa9c8")
-    right, drawn, far = _limits(values[-1], chart.ceilings)
+        ax.hist(values, bins=_BINS, weights=weights, color="#8fa9c8")
     for q in QUANTILES:
         value = chart.quantiles.get(q)
         if value is not None:
@@ -158,7 +171,7 @@ def _distribution(ax: Axes, chart: Chartable) -> None:
         ax.axvline(c.limit, color=COLOURS.get(c.statistic, "#555555"), linestyle=(0, (6, 3)), linewidth=1.4,
                    label=_ceiling_label(c, unit))  # fmt: skip
     _name_far(ax, far, unit)
-    ax.set_xlim(0, right)
+    ax.set_xlim(values[0] / 1.25 if logarithmic else 0, right)
     _legend(ax)
 
 
