@@ -61,6 +61,11 @@ def test_a_skipped_step_is_said_not_run(run_folder) -> None:  # type: ignore[no-
     html = report.write_index(out).read_text(encoding="utf-8")
     assert 'id="load" class="part part-load" data-part="load" data-state="missing"' in html
     assert "The load step was left out (--skip load)." in html
+    record = json.loads((out / "run.json").read_text())
+    record["steps"].append({"name": "later", "part": "soak", "exit_code": 0})
+    (out / "run.json").write_text(json.dumps(record))
+    html = report.write_index(out).read_text(encoding="utf-8")
+    assert "The run names a part this page cannot show: &#39;soak&#39;." in html
 
 
 def test_a_run_that_stopped_before_its_steps_says_why(tmp_path: Path) -> None:

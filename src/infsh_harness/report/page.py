@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from infsh_harness._version import __version__
-from infsh_harness.report.model import Missing, RawFile, not_run, raw_files
+from infsh_harness.report.model import Missing, RawFile, could_not_run, not_run, raw_files
 from infsh_harness.report.read_contract import ContractPart, read_contract
 from infsh_harness.report.read_drift import DriftPart, read_drift
 from infsh_harness.report.read_load import LoadPart, read_load
@@ -60,7 +60,7 @@ def read_part(part: str, folder: Path, redactor: Redactor, exit_code: int | None
         return read_load(folder, redactor, exit_code)
     if part == "drift":
         return read_drift(folder, redactor, exit_code, informational)
-    raise ValueError(f"unknown part {part!r} (choose from {', '.join(PARTS)})")
+    return could_not_run(part, f"The run names a part this page cannot show: {part!r}.")
 
 
 def write_part(
@@ -141,11 +141,11 @@ def _pct(value: float | None, digits: int = 2) -> str:
 
 
 def _size(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return f"{size} B"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _href(path: str) -> str:
