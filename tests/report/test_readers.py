@@ -36,7 +36,7 @@ def test_contract_rules_of_the_new_summary_with_their_sources_worst_first() -> N
     assert (bare.source.kind, bare.evidence, bare.tests, bare.reason) == ("not stated", None, (), "")
     assert part.sources == ("documented", "http", "convention", "not stated")
     assert part.verdict.word == "fail" and "1 of 5 rules broken: status-order" in part.verdict.text
-    assert "1 differ from our conventions" in part.verdict.text and "1 could not be checked" in part.verdict.text
+    assert "1 differs from our conventions" in part.verdict.text and "1 could not be checked" in part.verdict.text
     assert part.schemathesis == (("POST /run", True), ("GET /tasks/{id}", True), ("Stateful tests", False))
 
 

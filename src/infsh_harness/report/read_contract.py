@@ -156,7 +156,7 @@ def _verdict(rules: list[RuleRow], exit_code: int | None, mode: str) -> Verdict:
     notes = []
     if differs:
         fails = " (strict mode: they fail the run)" if mode == "strict" else ""
-        notes.append(f"{len(differs)} differ from our conventions{fails}")
+        notes.append(f"{len(differs)} differ{'s' if len(differs) == 1 else ''} from our conventions{fails}")
     if unchecked:
         notes.append(f"{len(unchecked)} could not be checked")
     tail = ("; " + "; ".join(notes)) if notes else ""
