@@ -9,7 +9,7 @@ HARNESS := $(BIN)/infsh-harness
 PORT ?= 8080
 PROFILE ?= documented
 
-.PHONY: install run test lint mock contract load drift bench clean
+.PHONY: install browser run test lint mock contract load drift bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,13 @@ $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+## Debian's chromium and chromedriver, for the report's browser test (tests/report/test_browser.py)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; }
+
+install: $(STAMP) $(NODE_STAMP) browser
 
 ## the main job: mock + contract + short load + drift; reports under reports/
 run: install
@@ -45,7 +51,7 @@ load: install
 	$(HARNESS) load --out reports/load
 
 drift: install
-	$(HARNESS) drift --format md,json,junit --out reports/drift
+	$(HARNESS) drift --format md,json,junit,html --out reports/drift
 
 bench: install
 	$(BIN)/python -m bench

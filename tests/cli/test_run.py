@@ -55,6 +55,10 @@ def test_runall_drift_only_on_the_embedded_mock(tmp_path: Path) -> None:
     assert "| drift | pass |" in index
     assert "| drift-wire | exit 1 (informational) |" in index  # the wire profile drifts, by design
     assert (out / "drift" / "drift.json").exists() and (out / "drift-wire" / "drift.json").exists()
+    page = (out / "index.html").read_text()  # the skipped steps are said so, the others shown
+    assert 'data-part="contract" data-state="missing"' in page and 'data-part="load" data-state="missing"' in page
+    assert "The load step was left out (--skip load)." in page and 'data-part="drift" data-state="drift"' in page
+    assert (out / "drift" / "drift.html").exists() and (out / "drift-wire" / "drift.html").exists()
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 Without ``--base-url`` (or ``INFSH_BASE_URL``) the suite starts the embedded mock. Keys come from
 ``INFSH_API_KEY`` and ``INFSH_API_KEY_2``, never from the command line. Reports go to ``--out``:
-``summary.md``, ``summary.json``, ``junit.xml``, and schemathesis' own ``schemathesis/junit.xml`` and
-``schemathesis/schemathesis.har``. Exit 0: every rule checked was honoured; 1: the suite failed
-(the summary names each broken rule); 2: it could not run.
+``summary.md``, ``summary.json``, ``summary.html``, ``junit.xml``, and schemathesis' own
+``schemathesis/junit.xml`` and ``schemathesis/schemathesis.har``. Exit 0: every rule checked was
+honoured; 1: the suite failed (the summary names each broken rule); 2: it could not run.
 """
 
 from __future__ import annotations
@@ -141,4 +141,7 @@ def main(args: argparse.Namespace) -> int:
     if not summary.exists() and code != 0:  # the suite itself names the summary when it writes one
         print("infsh-harness contract: error: the suite wrote no summary (see the output above)", file=sys.stderr)
         code = 2
+    from infsh_harness import report
+
+    report.write_part("contract", out, exit_code=code, secrets=report.keys_in(os.environ))
     return code

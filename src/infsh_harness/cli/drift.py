@@ -1,7 +1,7 @@
 """``infsh-harness drift``: where the live API has drifted from its documentation.
 
 Probes a target (``--base-url``; unset: the embedded mock) and/or reads HAR captures (``--har``),
-diffs what it saw against the spec, and writes the report (``--format md,json,junit`` into
+diffs what it saw against the spec, and writes the report (``--format md,json,junit,html`` into
 ``--out``). Exit 0: no new drift; 1: new drift (of ``--fail-on`` severity or worse); 2: the report
 could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target).
 """
@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
         "--update-baseline", action="store_true", help="write every finding to --baseline and exit 0"
     )
     p.add_argument(
-        "--format", action="append", default=None, help="md, json, junit (comma-separated; default all)"
+        "--format", action="append", default=None, help="md, json, junit, html (comma-separated; default all)"
     )
     p.add_argument("--out", default="reports/drift", help="report folder (default reports/drift)")
     p.add_argument(
@@ -107,10 +107,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _formats(values: list[str] | None) -> list[str]:
-    names = [n.strip() for v in values or ["md,json,junit"] for n in v.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(FORMATS))
+    names = [n.strip() for v in values or ["md,json,junit,html"] for n in v.split(",") if n.strip()]
+    unknown = sorted(set(names) - {*FORMATS, "html"})
     if unknown:
-        raise UsageError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+        raise UsageError(f"unknown format {', '.join(unknown)} (choose from {', '.join([*FORMATS, 'html'])})")
     return list(dict.fromkeys(names))
 
 
@@ -207,7 +207,13 @@ def _main(args: argparse.Namespace) -> int:
         print(f"drift: wrote {count} accepted findings to {args.baseline}")
         return 0
     report = DriftReport(tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources))
-    written = write_reports(report, Path(args.out), formats)
+    # the page (html) is built from drift.json, so asking for it writes that too
+    files = [f for f in FORMATS if f in formats or (f == "json" and "html" in formats)]
+    written = write_reports(report, Path(args.out), files)
+    if "html" in formats:
+        from infsh_harness import report as html_report
+
+        written.append(html_report.write_part("drift", args.out, secrets=html_report.keys_in(os.environ)))
     summary = report.summary()
     print(
         f"drift: {summary['findings']} findings, {summary['new']} new, {summary['failing']} failing "

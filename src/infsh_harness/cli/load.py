@@ -139,5 +139,8 @@ def main(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(f"verdict: {outcome.summary['verdict']}; report: {outcome.summary_md}", flush=True)
+    from infsh_harness import report
+
+    page = report.write_part("load", options.out, exit_code=outcome.exit_code, secrets=report.keys_in(os.environ))
+    print(f"verdict: {outcome.summary['verdict']}; report: {outcome.summary_md} and {page}", flush=True)
     return outcome.exit_code

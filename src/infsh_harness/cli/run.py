@@ -1,7 +1,8 @@
 """``infsh-harness run``: the main job — mock, contract suite, a short load run and the drift report.
 
 Starts the embedded mock (unless ``--base-url`` names a server), runs each step as its own
-``infsh-harness`` sub-command against it, and writes ``OUT/index.md`` linking every report. The
+``infsh-harness`` sub-command against it, and writes ``OUT/index.md`` linking every report, and
+``OUT/index.html``, one page of the whole run (from ``OUT/run.json`` and the steps' summaries). The
 exit code is non-zero when any gating step failed; the drift report of the ``wire`` profile (what
 production speaks today) is informational: it shows the gap the drift report exists to find.
 """
@@ -9,6 +10,7 @@ production speaks today) is informational: it shows the gap the drift report exi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infsh_harness import defaults
+from infsh_harness import defaults, report
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
 
 __all__ = ["add_parser", "main"]
@@ -32,6 +34,7 @@ class Step:
     argv: tuple[str, ...]
     report: str
     gating: bool = True
+    part: str = ""  # contract | load | drift (default: the name)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def plan(
     def drift() -> Step:
         hars = [a for har in sorted((out / "contract").glob("**/*.har")) for a in ("--har", str(har))]
         argv = _harness(
-            "drift", "--base-url", base_url, "--format", "md,json,junit", "--out", str(out / "drift"), *hars
+            "drift", "--base-url", base_url, "--format", "md,json,junit,html", "--out", str(out / "drift"), *hars
         )
         return Step("drift", argv, "drift/drift.md")
 
@@ -143,6 +146,28 @@ def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
     return path
 
 
+def write_record(
+    out: Path, target: str, outcomes: Sequence[Outcome], skipped: Sequence[str], error: str | None = None
+) -> Path:
+    """``OUT/run.json``: what ran, how each step ended and where its files are (the HTML index reads it)."""
+    steps = [
+        {
+            "name": o.step.name,
+            "part": o.step.part or o.step.name,
+            "folder": Path(o.step.report).parent.as_posix(),
+            "exit_code": o.exit_code,
+            "seconds": round(o.seconds, 3),
+            "gating": o.step.gating,
+            "log": f"logs/{o.step.name}.log",
+        }
+        for o in outcomes
+    ]
+    record = {"target": shown(target), "steps": steps, "skipped": list(dict.fromkeys(skipped)), "error": error}
+    path = out / "run.json"
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _usage_error(args: argparse.Namespace) -> str | None:
     """What is wrong with the command line, found before any step runs (None: nothing)."""
     if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
@@ -166,6 +191,7 @@ def main(args: argparse.Namespace) -> int:
     log_dir = out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
+    target = args.base_url or ""
     try:
         if args.base_url:
             target = args.base_url
@@ -181,15 +207,21 @@ def main(args: argparse.Namespace) -> int:
                     wire_step = Step(
                         "drift-wire",
                         _harness(
-                            "drift", "--base-url", wire_url, "--format", "md,json", "--out", str(out / "drift-wire")
+                            "drift", "--base-url", wire_url, "--format", "md,json,html", "--out",
+                            str(out / "drift-wire"),
                         ),
                         "drift-wire/drift.md",
                         gating=False,
+                        part="drift",
                     )
                     outcomes.append(_run(wire_step, log_dir))
     except RuntimeError as exc:
         print(f"infsh-harness run: error: {exc}", file=sys.stderr)
+        write_record(out, target, outcomes, args.skip, error=str(exc))
+        report.write_index(out, secrets=report.keys_in(os.environ))
         return 2
     index = write_index(out, target, outcomes)
-    print(f"report: {index}")
+    write_record(out, target, outcomes, args.skip)
+    page = report.write_index(out, secrets=report.keys_in(os.environ))
+    print(f"report: {index}\nreport: {page}")
     return 1 if any(o.exit_code != 0 and o.step.gating for o in outcomes) else 0
