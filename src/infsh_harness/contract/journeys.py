@@ -4,6 +4,11 @@ A journey creates one task (with a webhook URL), reads and cancels it in a fixed
 every exchange in the order it was answered. The four journeys cover the three ways a task ends
 (Completed, Failed, Cancelled) and a task polled from creation to its end; together they give
 each lifecycle rule the reads it needs, so the suite creates a handful of tasks, not one per rule.
+
+Every exchange is checked against the rules over a task's reads as it comes: a read that breaks
+one (a finished task read back as Running, say) stops the walk at once, naming the rule, instead
+of waiting out a deadline. A convention done differently is kept (``Journey.differences``) and the
+walk goes on.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ class App:
     input: Mapping[str, Any]
 
 
+def _always(found: ContractViolation) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class JourneyPlan:
     complete: App  # completes
@@ -55,6 +64,7 @@ class JourneyPlan:
     no_wait_deadline_s: float = 5.0  # how long a wait=false run may take to answer
     poll_interval_s: float = 0.02
     max_polls: int = 500
+    stops: Callable[[ContractViolation], bool] = _always  # whether a violation ends the walk
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Journey:
     terminal_body: Mapping[str, Any] | None = None  # the first terminal task a GET read
     terminal_seen_at: float | None = None  # time.monotonic() of that read
     error: Exception | None = None  # what stopped the walk, if anything did
+    differences: list[ContractViolation] = field(default_factory=list)  # conventions done otherwise
 
     def require(self) -> Journey:
         """This journey, or the failure that stopped it (raised again for the test that needs it)."""
@@ -88,9 +99,14 @@ class _Walk:
         self.journey = journey
         self.plan = plan
         self.terminal = target.spec.terminal_statuses
+        self.ledger = TaskLedger(target.spec)
 
     def keep(self, obs: Observation) -> Observation:
         self.journey.exchanges.append(obs)
+        for found in self.ledger.observe(obs):
+            if self.plan.stops(found):
+                raise found
+            self.journey.differences.append(found)
         body = obs.body if isinstance(obs.body, dict) else {}
         status = status_code(body.get("status"))
         if obs.operation_id == "getTask" and self.journey.terminal_body is None and status in self.terminal:
