@@ -3,9 +3,11 @@
 A test of the suite calls each check through :meth:`Evidence.expect` (or records its own counts with
 :meth:`Evidence.ran`), then states the minimum its rule needs to be judged with
 :meth:`Evidence.minimum`: two statuses of one task compared, a webhook received, a body refused...
-A violation is recorded at once; it stops the test only when it fails the run (a ``documented`` or
-``http`` rule, or any rule in ``strict`` mode): a convention done differently is noted, and the test
-goes on checking. A test that did not see a minimum ends skipped, its rule ``unchecked`` with why.
+A violation is recorded at once and the test goes on checking (more evidence, and the other rules
+of a test with several); :meth:`Evidence.finish` then fails the test with the first violation that
+fails the run (a ``documented`` or ``http`` rule, or any rule in ``strict`` mode). A convention done
+differently fails nothing: it is noted. A test that did not see a minimum ends skipped, its rule
+``unchecked`` with why.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Evidence:
         self.here: Counter[str] = Counter()  # checks of each rule by the running test
         self.lacking: dict[str, str] = {}  # rule -> why the running test could not judge it
         self.finished = False  # the test ended through finish(): its rules are judged already
+        self.failing: list[ContractViolation] = []  # what the running test found that fails the run
 
     # --- the running test ----------------------------------------------------------------------
     def begin(self, test: str, rules: Iterable[str]) -> None:
@@ -39,6 +42,7 @@ class Evidence:
         self.here.clear()
         self.lacking.clear()
         self.finished = False
+        self.failing.clear()
         for rule_id in self.rules:
             self.tally.tested_by(rule_id, test)
 
@@ -53,11 +57,11 @@ class Evidence:
 
     # --- checks --------------------------------------------------------------------------------
     def found(self, violation: ContractViolation) -> None:
-        """Record ``violation``; raise it when it fails the run."""
+        """Record ``violation`` (the test fails with it at :meth:`finish` if it fails the run)."""
         self.tally.saw(violation)
         self.here[violation.rule_id] += 1
         if self.tally.fails(violation):
-            raise violation
+            self.failing.append(violation)
 
     def ran(self, rule_id: str, count: int = 1) -> None:
         if count:
@@ -66,7 +70,7 @@ class Evidence:
 
     def expect(self, rule_id: str, check: Callable[..., bool], *args: Any) -> bool:
         """Run one check of ``rule_id``: ``True`` when it applied and held, ``False`` when it did not
-        apply or found a violation that does not fail the run (recorded)."""
+        apply or found a violation (recorded)."""
         try:
             applied = check(*args)
         except ContractViolation as violation:
@@ -107,7 +111,10 @@ class Evidence:
         return False
 
     def finish(self) -> None:
-        """End the test: skipped, naming what it lacked, if any of its rules saw less than its minimum."""
+        """End the test: failed with the first violation that fails the run, if any; else skipped,
+        naming what it lacked, if any of its rules saw less than its minimum."""
         self.finished = True
+        if self.failing:
+            raise self.failing[0]
         if self.lacking:
             pytest.skip("; ".join(f"[{r}] {why}" for r, why in self.lacking.items()))

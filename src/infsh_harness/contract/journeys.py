@@ -78,8 +78,12 @@ class Journey:
     error: Exception | None = None  # what stopped the walk, if anything did
     differences: list[ContractViolation] = field(default_factory=list)  # conventions done otherwise
 
-    def require(self) -> Journey:
-        """This journey, or the failure that stopped it (raised again for the test that needs it)."""
+    def require(self, *rules: str) -> Journey:
+        """This journey, or the failure that stopped it, raised again for the test that needs it: a
+        violation of one of ``rules`` as it is; one of another rule (reported already) as the reason
+        the test could not judge its own."""
+        if isinstance(self.error, ContractViolation) and self.error.rule_id not in rules:
+            raise TargetError(f"the {self.name} journey stopped at a broken rule: {self.error}")
         if self.error is not None:
             raise self.error
         return self

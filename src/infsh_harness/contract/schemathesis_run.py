@@ -27,6 +27,7 @@ from infsh_harness.redact import scrub_file, secrets_of
 from infsh_harness.spec import Spec
 
 __all__ = [
+    "FAILED_MARK",
     "PHASES",
     "SINK_ENV",
     "STATEFUL_LABEL",
@@ -42,6 +43,7 @@ __all__ = [
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 STATEFUL_LABEL = "Stateful tests"
 PASSED_MARK = "\u2705"  # how st's summary marks a phase that passed
+FAILED_MARK = "\u274c"  # ... and one in which a check failed
 KEY_ENV = "INFSH_API_KEY"
 KEY_2_ENV = "INFSH_API_KEY_2"
 # replaced by our own checks, which tell a documented constraint from a convention

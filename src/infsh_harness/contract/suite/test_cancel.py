@@ -21,7 +21,7 @@ from infsh_harness.spec import Spec
 @pytest.mark.rule("cancel-running")
 def test_cancel_running(spec: Spec, journeys: dict[str, Journey], apps: dict[str, App], evidence: Evidence) -> None:
     """The long task, read running, is cancelled: the answer is Cancelled, and so is every later read."""
-    journey = journeys["cancelled"].require()
+    journey = journeys["cancelled"].require("cancel-running")
     before = [o for o in journey.exchanges if o.operation_id == "getTask"][:4]
     if any(isinstance(o.body, dict) and status_code(o.body.get("status")) in spec.terminal_statuses for o in before):
         raise TargetError(f"{apps['long'].name} ended before it was cancelled: make it run longer (--long-input)")

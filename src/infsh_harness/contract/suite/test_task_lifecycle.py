@@ -170,7 +170,7 @@ def test_run_no_wait(
 ) -> None:
     """The long task's ``wait=false`` runs, alone and in a new session, answered (within
     ``--no-wait-deadline``) before it ended."""
-    journey = journeys["cancelled"].require()  # its wait=false run answered within --no-wait-deadline
+    journey = journeys["cancelled"].require("run-no-wait")  # its wait=false run answered within the deadline
     app = apps["long"]
     in_session = start_without_waiting(api, app, settings.no_wait_deadline_s, session="new")
     task = api.task_of(in_session, f"running {app.name} in a new session")
