@@ -120,6 +120,13 @@ async def _terminal_not_final(proxy: SeededProxy, ex: Exchange, answer: Answer) 
         answer.set_json(body)
 
 
+async def _finished_reads_running(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    body = task_body(answer) if ex.route == "get" else None
+    if body is not None and body["status"] in (COMPLETED, FAILED):
+        body.update(status=RUNNING, output=None, error=None)
+        answer.set_json(body)
+
+
 async def _cancel_not_sticky(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
     state = proxy.tasks.get(ex.task_id or "")
     body = task_body(answer) if ex.route == "get" else None
@@ -405,6 +412,8 @@ BUGS: dict[str, Bug] = {
                             after=_status_backwards),
     "terminal_not_final": Bug("terminal-final", "cancelling an ended task turns it into Cancelled",
                               after=_terminal_not_final),
+    "finished_reads_running": Bug("terminal-final", "a task that ended reads as Running ever after",
+                                  after=_finished_reads_running),
     "failed_without_error": Bug("failed-has-error", "a failed task has an empty error",
                                 after=on_task(TASK_ROUTES, _set("error", "", _failed)),
                                 hook=on_payloads(_set("error", "", _failed))),

@@ -33,6 +33,7 @@ __all__ = [
     "status_known",
     "terminal_kept",
     "timeout_within",
+    "webhook_status_matches",
 ]
 
 
@@ -150,3 +151,8 @@ def allow_header_present(status: int, headers: Mapping[str, str]) -> bool:
 def one_delivery(count: int) -> bool:
     """one-webhook: exactly one delivery per terminal task."""
     return count == 1
+
+
+def webhook_status_matches(reported: Any, final: Any) -> bool:
+    """webhook-matches-task: the webhook reports the terminal status a read shows (9 and 9.0 alike)."""
+    return is_whole_status(reported) is not None and is_whole_status(reported) == is_whole_status(final)

@@ -7,7 +7,6 @@ from typing import Any
 
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules import predicates
-from infsh_harness.rules.exchange import status_code
 from infsh_harness.rules.responses import parse_timestamp, same_value, status_label
 from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
@@ -43,7 +42,7 @@ def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: O
         raise violation(
             spec, "webhook-matches-task", f"the webhook for task {task_id} names task {payload['id']}", delivery
         )
-    if status_code(payload["status"]) != status_code(final.get("status")):
+    if not predicates.webhook_status_matches(payload["status"], final.get("status")):
         detail = (
             f"the webhook for task {task_id} reports {status_label(spec, payload['status'])}, "
             f"GET reads {status_label(spec, final.get('status'))}"
