@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import random
 import time
@@ -30,15 +29,12 @@ from typing import Any
 import httpx
 import pytest
 
-from infsh_harness import defaults
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
+from infsh_harness.contract.options import add_options, settings_from
+from infsh_harness.contract.outcomes import first_line, item_outcome, rules_of, scrub_report
 from infsh_harness.contract.schemathesis_run import SchemathesisResult, SchemathesisSettings, run_schemathesis
 from infsh_harness.contract.settings import (
-    DEFAULT_APPS,
-    DEFAULT_REQUEST_TIMEOUT_S,
-    DEFAULT_SUITE_DEADLINE_S,
-    PROFILES,
     SuiteSettings,
 )
 from infsh_harness.contract.summary import (
@@ -46,7 +42,6 @@ from infsh_harness.contract.summary import (
     RunInfo,
     SuiteResult,
     junit_xml,
-    named_rules,
     render_summary,
     summary_data,
 )
@@ -54,12 +49,11 @@ from infsh_harness.contract.target import AnswerLog, SuiteClock, SuiteDriver, Su
 from infsh_harness.http.driver import TargetError
 from infsh_harness.http.observation import Observation
 from infsh_harness.redact import redact_text, scrub_file
-from infsh_harness.rules.verdicts import MODES, RuleResult, Tally, Verdict, exit_code
+from infsh_harness.rules.verdicts import RuleResult, Tally, Verdict, exit_code
 from infsh_harness.rules.violation import ContractViolation
 from infsh_harness.spec import DEFAULT_SPEC_PATH, Spec, load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
 
-_ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 SETTINGS = pytest.StashKey[SuiteSettings]()
 OUTCOMES = pytest.StashKey[dict[str, ItemOutcome]]()
 ST_RESULT = pytest.StashKey["SchemathesisResult | None"]()
@@ -87,145 +81,7 @@ REPORT_FILES = (
 
 # --- options ------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("contract", "infsh-harness contract suite")
-    group.addoption(
-        "--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: embedded mock)"
-    )
-    group.addoption(
-        "--contract-profile",
-        choices=sorted(PROFILES),
-        default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
-        help="quick (about 10 s on the mock) or full (default)",
-    )
-    group.addoption(
-        "--contract-mode",
-        default="default",
-        help="default (a broken documented or http rule fails the run) or strict (a convention done "
-        "differently fails it too)",
-    )
-    group.addoption("--contract-strict", action="store_true", help="the same as --contract-mode strict")
-    group.addoption(
-        "--require-all", action="store_true", help="fail the run when a rule could not be checked (unchecked)"
-    )
-    group.addoption(
-        "--seed", type=int, default=None, help="seed for schemathesis and the mock (default: random, reported)"
-    )
-    group.addoption(
-        "--rule", action="append", default=[], metavar="ID", help="run only the tests of this rule (repeatable)"
-    )
-    group.addoption("--report-dir", default=None, help="where reports go (default: reports/contract)")
-    group.addoption(
-        "--max-examples", type=int, default=None, help="schemathesis examples per operation (overrides the profile)"
-    )
-    for role, (app, payload) in DEFAULT_APPS.items():
-        group.addoption(f"--{role}-app", default=app, help=f"the app that {_ROLE_HELP[role]} (default {app})")
-        group.addoption(f"--{role}-input", default=payload, help=f"JSON input for --{role}-app (default {payload})")
-    group.addoption(
-        "--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)"
-    )
-    group.addoption(
-        "--webhook-host", default=None, help="host put in webhook URLs, for a remote target (default: bind address)"
-    )
-    group.addoption("--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)")
-    group.addoption(
-        "--webhook-deadline", type=float, default=10.0, help="seconds a webhook may take after the task ends"
-    )
-    group.addoption("--webhook-grace", type=float, default=1.0, help="seconds to wait for a duplicate webhook")
-    group.addoption("--task-deadline", type=float, default=60.0, help="seconds a task may take to end")
-    group.addoption("--no-wait-deadline", type=float, default=5.0, help="seconds a wait=false run may take to answer")
-    group.addoption(
-        "--suite-deadline",
-        type=float,
-        default=DEFAULT_SUITE_DEADLINE_S,
-        help=f"seconds the whole run may take, schemathesis included (default {DEFAULT_SUITE_DEADLINE_S:g})",
-    )
-    group.addoption(
-        "--request-timeout",
-        type=float,
-        default=DEFAULT_REQUEST_TIMEOUT_S,
-        help=f"seconds one request may take; a waited run also gets --task-deadline (default "
-        f"{DEFAULT_REQUEST_TIMEOUT_S:g})",
-    )
-    group.addoption(
-        "--mock-controls",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="whether the target has the mock's /_mock/ controls (auto: the embedded mock, or probe)",
-    )
-
-
-def _app(config: pytest.Config, role: str) -> App:
-    raw = config.getoption(f"{role}_input")
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        raise pytest.UsageError(f"--{role}-input is not JSON: {raw!r}") from None
-    if not isinstance(payload, dict):
-        raise pytest.UsageError(f"--{role}-input must be a JSON object, not {raw!r}")
-    return App(str(config.getoption(f"{role}_app")), payload)
-
-
-def _seconds(config: pytest.Config, name: str, *, positive: bool = False) -> float:
-    value = float(config.getoption(name))
-    flag = f"--{name.replace('_', '-')}"
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise pytest.UsageError(f"{flag} must be a {'positive' if positive else 'non-negative'} number of seconds")
-    return value
-
-
-def _settings(config: pytest.Config) -> SuiteSettings:
-    base_url = config.getoption("base_url") or None
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--base-url must be an http(s) URL, not {base_url!r}")
-    seed = config.getoption("seed")
-    if seed is None:
-        env_seed = os.environ.get("INFSH_CONTRACT_SEED")
-        if env_seed is not None and not env_seed.isdigit():
-            raise pytest.UsageError(f"INFSH_CONTRACT_SEED must be a whole number, not {env_seed!r}")
-        seed = int(env_seed) if env_seed else random.SystemRandom().randrange(1 << 31)
-    profile = config.getoption("contract_profile")
-    if profile not in PROFILES:
-        raise pytest.UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
-    mode = "strict" if config.getoption("contract_strict") else config.getoption("contract_mode")
-    if mode not in MODES:
-        raise pytest.UsageError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
-    max_examples = config.getoption("max_examples")
-    if max_examples is not None and max_examples < 1:
-        raise pytest.UsageError("--max-examples must be at least 1")
-    report_dir = config.getoption("report_dir")
-    spec = load_spec()
-    rules = tuple(config.getoption("rule"))
-    unknown = [r for r in rules if r not in spec.rules]
-    if unknown:
-        raise pytest.UsageError(f"unknown rule(s) {', '.join(unknown)}; the spec has {', '.join(spec.rules)}")
-    for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline"):
-        _seconds(config, name)
-    api_key, api_key_2 = defaults.api_keys(os.environ)
-    return SuiteSettings(
-        base_url=base_url.rstrip("/") if base_url else None,
-        api_key=api_key,
-        api_key_2=api_key_2,
-        profile=profile,
-        seed=seed,
-        max_examples=max_examples or PROFILES[profile],
-        report_dir=Path(report_dir) if report_dir else config.rootpath / "reports" / "contract",
-        complete=_app(config, "complete"),
-        long=_app(config, "long"),
-        fail=_app(config, "fail"),
-        webhook_bind=config.getoption("webhook_bind"),
-        webhook_host=config.getoption("webhook_host"),
-        webhook_port=config.getoption("webhook_port"),
-        webhook_deadline_s=config.getoption("webhook_deadline"),
-        webhook_grace_s=config.getoption("webhook_grace"),
-        task_deadline_s=config.getoption("task_deadline"),
-        no_wait_deadline_s=config.getoption("no_wait_deadline"),
-        mock_controls=config.getoption("mock_controls"),
-        rules=rules,
-        mode=mode,
-        require_all=bool(config.getoption("require_all")),
-        suite_deadline_s=_seconds(config, "suite_deadline", positive=True),
-        request_timeout_s=_seconds(config, "request_timeout", positive=True),
-    )
+    add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -234,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "schemathesis: runs schemathesis against the target")
     config.addinivalue_line("markers", "every_answer: checks every answer the run received (runs last)")
     config.addinivalue_line("markers", "slow: part of the full suite only")
-    settings = _settings(config)
+    settings = settings_from(config)
     config.stash[SETTINGS] = settings
     config.stash[OUTCOMES] = {}
     config.stash[ST_RESULT] = None
@@ -257,16 +113,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"contract: target {s.base_url or 'embedded mock'}, profile {s.profile}, mode {s.mode}, seed {s.seed}"
 
 
-def _rules_of(item: pytest.Item) -> tuple[str, ...]:
-    return tuple(r for m in item.iter_markers("rule") for r in m.args)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS]
     drop: list[pytest.Item] = []
     keep: list[pytest.Item] = []
     for item in items:
-        marked = set(_rules_of(item))
+        marked = set(rules_of(item))
         selected = not settings.rules or bool(marked & set(settings.rules))
         fast_enough = settings.profile == "full" or not item.get_closest_marker("slow")
         (keep if selected and fast_enough else drop).append(item)
@@ -274,7 +126,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=drop)
     # the checks of every answer the run received come last, when every answer is in
     items[:] = sorted(keep, key=lambda item: bool(item.get_closest_marker("every_answer")))
-    scope = {r for item in items for r in _rules_of(item)}
+    scope = {r for item in items for r in rules_of(item)}
     if settings.rules:
         scope &= set(settings.rules)
     config.stash[SCOPE] = [r for r in load_spec().rules if r in scope]
@@ -284,14 +136,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     config = item.config
-    config.stash[EVIDENCE].begin(item.nodeid, _rules_of(item))
+    config.stash[EVIDENCE].begin(item.nodeid, rules_of(item))
 
 
 def _stop(item: pytest.Item, reason: str) -> None:
     config = item.config
     stop = config.stash[STOP]
     if not stop:
-        stop.update(reason=reason, test=item.nodeid, rules=list(_rules_of(item)))
+        stop.update(reason=reason, test=item.nodeid, rules=list(rules_of(item)))
     item.session.shouldstop = reason
 
 
@@ -323,47 +175,15 @@ def pytest_runtest_makereport(
         evidence.end_unchecked(reason.removeprefix("Skipped: "))
     elif report.failed:
         kind = "failed" if report.when == "call" else "error"
-        evidence.end_unchecked(f"test error: {_first_line(report.longreprtext)}")
-        config.stash[STOP].setdefault("error", _first_line(report.longreprtext))
-    _scrub_report(report, settings.secrets)
+        evidence.end_unchecked(f"test error: {first_line(report.longreprtext)}")
+        config.stash[STOP].setdefault("error", first_line(report.longreprtext))
+    scrub_report(report, settings.secrets)
     outcomes = config.stash[OUTCOMES]
     kept = outcomes.get(item.nodeid)
     if error is not None or report.when == "call" or report.skipped:
         if kept is None or kept.outcome in ("passed", "skipped", "differs"):
-            outcomes[item.nodeid] = _outcome(item, report, kind, error)
+            outcomes[item.nodeid] = item_outcome(item, report, kind, error)
     return report
-
-
-def _scrub_report(report: pytest.TestReport, secrets: tuple[str, ...]) -> None:
-    """No key in what pytest prints: the failure text and every captured section."""
-    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
-        text = str(report.longrepr) if isinstance(report.longrepr, str) else report.longreprtext
-        report.longrepr = redact_text(text, secrets)
-    elif isinstance(report.longrepr, tuple):
-        path, line, message = report.longrepr
-        report.longrepr = (path, line, redact_text(message, secrets))
-    report.sections = [(name, redact_text(text, secrets)) for name, text in report.sections]
-
-
-def _outcome(item: pytest.Item, report: pytest.TestReport, kind: str, error: BaseException | None) -> ItemOutcome:
-    rules = _rules_of(item)
-    if isinstance(error, ContractViolation):
-        return ItemOutcome(item.nodeid, kind, rules, (error.rule_id,), _first_line(str(error)), report.duration)
-    if report.skipped:
-        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
-        return ItemOutcome(item.nodeid, "skipped", rules, (), reason.removeprefix("Skipped: "), report.duration)
-    if kind in ("failed", "error"):
-        text = str(report.longrepr) if report.longrepr is not None else ""
-        violated = tuple(named_rules(load_spec(), text))
-        return ItemOutcome(item.nodeid, kind, rules, violated, _first_line(text), report.duration)
-    return ItemOutcome(item.nodeid, kind, rules, (), "", report.duration)
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:400]
-    return ""
 
 
 # --- the result and its reports -------------------------------------------------------------------
