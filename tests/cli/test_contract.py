@@ -27,12 +27,20 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--long-input", "[1]"], "--long-input must be a JSON object"),
         (["--webhook-deadline", "-1"], "--webhook-deadline must not be negative"),
         (["--max-examples", "0"], "--max-examples must be at least 1"),
+        (["--mode", "lenient"], "argument --mode: invalid choice: 'lenient'"),
+        (["--require-all", "--rule", "no-such-rule"], "unknown rule no-such-rule"),
+        (["--suite-deadline", "0"], "argument --suite-deadline: expected a positive number"),
+        (["--request-timeout", "nan"], "argument --request-timeout: expected a positive number"),
     ],
 )
 def test_contract_bad_input_is_one_line_and_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["contract", *argv]) == 2
+    try:
+        code = main(["contract", *argv])
+    except SystemExit as exc:  # refused by the argument parser itself
+        code = int(exc.code or 0)
+    assert code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
@@ -47,6 +55,7 @@ def test_contract_passes_its_options_to_the_suite(tmp_path: Path) -> None:
     args = parse(
         "--base-url", "http://127.0.0.1:9", "--profile", "quick", "--seed", "4", "--rule", "one-webhook",
         "--long-app", "acme/slow", "--long-input", '{"s": 60}', "--webhook-host", "10.0.0.2", "--webhook-deadline", "3",
+        "--strict", "--require-all", "--suite-deadline", "90", "--request-timeout", "7", "--mock-controls", "no",
     )  # fmt: skip
     argv = contract_cli.build_pytest_args(args, tmp_path)
     assert argv[3] == str(contract_cli.CONTRACT_TESTS)
@@ -54,9 +63,12 @@ def test_contract_passes_its_options_to_the_suite(tmp_path: Path) -> None:
     for part in (
         "--contract-profile quick", f"--report-dir {tmp_path}", "--base-url http://127.0.0.1:9", "--seed 4",
         "--rule one-webhook", "--long-app acme/slow", "--webhook-host 10.0.0.2", "--webhook-deadline 3.0",
+        "--contract-mode strict", "--require-all", "--suite-deadline 90.0", "--request-timeout 7.0",
+        "--mock-controls no",
     ):  # fmt: skip
         assert part in joined
     assert '{"s": 60}' in argv
+    assert "--contract-mode default" in " ".join(contract_cli.build_pytest_args(parse(), tmp_path))
 
 
 def test_contract_runs_the_suite_on_the_embedded_mock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,18 +76,30 @@ def test_contract_runs_the_suite_on_the_embedded_mock(tmp_path: Path, monkeypatc
     code = main(["contract", "--profile", "quick", "--seed", "3", "--rule", "unknown-task-404", "--out", str(tmp_path)])
     assert code == 0
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert data["broken"] == [] and data["rules"]["unknown-task-404"]["verdict"] == "honoured"
+    assert (data["mode"], data["exit_code"], data["broken"]) == ("default", 0, [])
+    assert [(r["id"], r["verdict"]) for r in data["rules"]] == [("unknown-task-404", "honoured")]
     assert (tmp_path / "summary.md").exists() and (tmp_path / "junit.xml").exists()
 
 
 def test_contract_fails_with_exit_1_when_a_rule_is_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from infsh_harness.mock.config import MockConfig
-    from infsh_harness.mock.server import serve_in_thread
+    from tests.contract.runs import KEYS, seeded
 
-    monkeypatch.setenv("INFSH_API_KEY", "inf_test_key")
-    with serve_in_thread(config=MockConfig(bugs=frozenset({"unknown_task_500"}))) as url:
-        code = main(
-            ["contract", "--base-url", url, "--profile", "quick", "--rule", "unknown-task-404", "--out", str(tmp_path)]
-        )
+    monkeypatch.setenv("INFSH_API_KEY", KEYS[0])
+    with seeded(["unknown_task_500"]) as url:
+        code = main(["contract", "--base-url", url, "--profile", "quick", "--rule", "unknown-task-404",
+                     "--mock-controls", "no", "--out", str(tmp_path)])  # fmt: skip
     assert code == 1
-    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["broken"] == ["unknown-task-404"]
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert (data["exit_code"], data["broken"]) == (1, ["unknown-task-404"])
+
+
+def test_contract_exits_2_when_the_target_cannot_be_reached(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago and has no listener
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(["contract", "--base-url", f"http://127.0.0.1:{port}", "--profile", "quick", "--out", str(tmp_path)])
+    assert code == 2
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert data["exit_code"] == 2 and "cannot reach the target" in data["stopped"]["reason"]

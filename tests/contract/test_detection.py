@@ -1,161 +1,98 @@
-"""Proof of detection: the contract suite fails a mock with any one seeded bug, naming the rule it breaks.
+"""Proof of detection, as on a foreign server: the suite fails a server that breaks a documented rule,
+naming the rule, and reports a convention done otherwise as ``differs``.
 
-Each seeded variant of the mock (``MockConfig(bugs={bug})``, see ``mock/config.py`` ``BUGS``) runs in
-this process; the contract suite runs against it as a separate ``pytest contract_tests`` process,
-quick profile, only the tests of the rule the bug breaks (``--rule``). It must fail, and its
-summary must name exactly that rule as broken. The clean mock passes the whole quick suite,
-schemathesis included, with every rule checked and nothing skipped.
+Each seeded bug of ``tests/servers/bugs.py`` runs in the seeded proxy (``tests/servers/seeded.py``)
+in front of a clean mock whose phases are slowed by its own config; the suite sees no ``/_mock/``
+(``--mock-controls no``) and runs as its own process, quick profile, only the tests of the rule the
+bug breaks (``--rule``), the cases two at a time. The clean mock behind the same proxy honours every
+rule, checked, schemathesis included.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infsh_harness.cli.contract import CONTRACT_TESTS
-from infsh_harness.mock.config import BUGS, MockConfig
-from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
+from tests.contract.runs import FAST, run_suite, seeded, summary, verdicts
+from tests.servers.bugs import BUGS
 
-ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec()
-KEYS = ("inf_detect_key", "inf_detect_key_2")
-
-# seeded bug -> the documented rule it breaks
-DETECTS: dict[str, str] = {
-    "status_backwards": "status-order",
-    "terminal_not_final": "terminal-final",
-    "failed_without_error": "failed-has-error",
-    "completed_without_output": "completed-has-output",
-    "webhook_twice": "one-webhook",
-    "webhook_missing": "one-webhook",
-    "webhook_wrong_status": "webhook-matches-task",
-    "webhook_bad_payload": "webhook-matches-task",
-    "webhook_updated_before_created": "webhook-matches-task",
-    "default_no_wait": "run-waits-by-default",
-    "no_wait_waits": "run-no-wait",
-    "undocumented_status": "status-known",
-    "input_not_echoed": "stable-fields",
-    "created_at_unstable": "stable-fields",
-    "bad_timestamp": "timestamps-iso8601",
-    "session_id_changes": "session-continue",
-    "no_session_id": "session-new",
-    "session_timeout_unbounded": "session-timeout-bounds",
-    "session_timeout_without_new": "session-timeout-with-new-only",
-    "auth_optional": "auth-required",
-    "bad_key_accepted": "auth-required",
-    "error_body_string": "auth-required",
-    "isolation_broken": "task-isolation",
-    "unknown_task_500": "unknown-task-404",
-    "cancel_not_sticky": "cancel-running",
-    "cancel_ignored": "cancel-running",
-    "cancel_flag_wrong": "cancel-idempotent",
-    "text_errors": "json-content-type",
-    # subtler ways of breaking the same rules: one seeded bug each, caught through another path
-    "get_other_task": "stable-fields",  # a read answers another task: the ledger goes by the id asked for
-    "session_id_changes_on_get": "stable-fields",
-    "error_not_string": "failed-has-error",
-    "not_found_body_message": "unknown-task-404",  # 404, but not the documented body
-    "auth_403": "auth-required",
-    "text_success": "json-content-type",  # the journeys cannot read their tasks, yet what they got is checked
-    "status_string": "status-known",  # polling stops at an undocumented status instead of waiting it out
-    "no_created_at": "timestamps-iso8601",  # a required timestamp left out
-    "session_no_wait_waits": "run-no-wait",
-    "session_default_no_wait": "run-waits-by-default",
-    "session_timeout_truncated": "session-timeout-bounds",  # 3600.5 accepted
-    "session_continue_refused": "session-continue",  # an error is no answer either
-    "cancel_terminal_409": "cancel-idempotent",
-    "webhook_early": "webhook-matches-task",  # sent at creation: the cancelled task's reports Completed
-    "webhook_wrong_id": "webhook-matches-task",
-    "webhook_created_at_differs": "webhook-matches-task",
-    "webhook_not_on_cancel": "one-webhook",
-    "webhook_without_output": "completed-has-output",  # rules that apply to the webhook too
-    "webhook_failed_no_error": "failed-has-error",
-    "webhook_bad_timestamp": "timestamps-iso8601",
-    "loose_validation": "invalid-run-refused",  # bodies breaking RunRequest are served
-    "empty_session_accepted": "invalid-run-refused",  # only session "" slips through
-    "unknown_app_200": "unknown-app-404",
-}
-# short deadlines where a bug makes the suite wait one out (a missing webhook, a run that waits)
-FAST = ("--webhook-deadline", "4", "--webhook-grace", "0.3", "--no-wait-deadline", "2")
+# seeded bug -> the rule it breaks
+DETECTS: dict[str, str] = {name: bug.rule for name, bug in BUGS.items() if bug.rule is not None}
+Detection = tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]
 
 
-@contextmanager
-def seeded_mock(*bugs: str) -> Iterator[str]:
-    with serve_in_thread(config=MockConfig(keys=KEYS, bugs=frozenset(bugs), seed=7)) as url:
-        yield url
-
-
-def run_suite(base_url: str, report_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pytest contract_tests`` against ``base_url``, as its own process (no third-party plugins: faster)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFSH_", "PYTEST_"))}
-    env.update(INFSH_API_KEY=KEYS[0], INFSH_API_KEY_2=KEYS[1], PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    command = [
-        sys.executable, "-m", "pytest", str(CONTRACT_TESTS),
-        "-c", str(CONTRACT_TESTS / "pytest.ini"), "--rootdir", str(CONTRACT_TESTS),
-        "--base-url", base_url, "--contract-profile", "quick", "--seed", "7", "--report-dir", str(report_dir),
-        "-p", "pytest_timeout", "-q", *args,
-    ]  # fmt: skip
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-
-
-def detect(bug: str, report_dir: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
-    """The suite's verdict on the mock seeded with ``bug``, run for the rule the bug breaks."""
-    with seeded_mock(bug) as url:
+def detect(bug: str, report_dir: Path) -> Detection:
+    """The suite's verdict on the proxy seeded with ``bug``, run for the rule the bug breaks."""
+    with seeded([bug]) as url:
         result = run_suite(url, report_dir, "--rule", DETECTS[bug], *FAST)
     path = report_dir / "summary.json"
-    return result, json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return result, summary(report_dir) if path.exists() else None
 
 
-def summary(report_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
-    return data
-
-
-def test_every_seeded_bug_and_every_rule_has_a_variant() -> None:
-    assert set(DETECTS) == set(BUGS), "a seeded bug without a detection variant (or a stale one)"
-    assert set(DETECTS.values()) == set(SPEC.rules), "a documented rule no seeded bug breaks"
+def test_every_rule_is_broken_by_a_seeded_bug() -> None:
+    assert set(DETECTS.values()) == set(SPEC.rules), "a rule no seeded bug breaks (or a bug naming no rule)"
 
 
 @pytest.fixture(scope="module")
 def detections(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]]]]:
-    """The selected variants, run two at a time (each is mostly a process starting up)."""
+) -> Iterator[dict[str, Future[Detection]]]:
+    """The selected cases, run two at a time (each is mostly a process starting up)."""
     bugs = [
         item.callspec.params["bug"]
         for item in request.session.items
-        if getattr(item, "originalname", "") == "test_suite_fails_a_seeded_bug_naming_its_rule"
+        if getattr(item, "originalname", "") == "test_suite_names_the_rule_a_seeded_bug_breaks"
     ]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect") as pool:
         yield {bug: pool.submit(detect, bug, tmp_path_factory.mktemp(bug)) for bug in bugs}
 
 
 @pytest.mark.parametrize("bug", sorted(DETECTS))
-def test_suite_fails_a_seeded_bug_naming_its_rule(
-    bug: str, detections: dict[str, Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]]]
-) -> None:
-    rule = DETECTS[bug]
+def test_suite_names_the_rule_a_seeded_bug_breaks(bug: str, detections: dict[str, Future[Detection]]) -> None:
+    rule = SPEC.rule(DETECTS[bug])
     result, data = detections[bug].result(timeout=300)
     output = result.stdout + result.stderr
-    assert result.returncode == 1, output
-    assert data is not None and data["broken"] == [rule], output
-    failed = [t for t in data["tests"] if t["outcome"] == "failed"]
-    assert failed and all(t["message"].startswith(SPEC.rule(rule).describe()) for t in failed), output
+    assert data is not None, output
+    judged = next(r for r in data["rules"] if r["id"] == rule.id)
+    assert judged["evidence"] >= 1 and judged["reason"], judged
+    assert judged["source"]["kind"] == rule.source.kind
+    if rule.is_convention:  # reported with its evidence, and not failing by default
+        assert (result.returncode, data["exit_code"], judged["verdict"]) == (0, 0, "differs"), output
+        assert data["broken"] == [], output
+    else:  # failing, naming it (a bug may break another documented rule on the way: a cancel answering 12)
+        assert (result.returncode, data["exit_code"], judged["verdict"]) == (1, 1, "broken"), output
+        assert rule.id in data["broken"] and all(not SPEC.rule(r).is_convention for r in data["broken"]), output
+        failed = [t for t in data["tests"] if t["outcome"] == "failed"]
+        assert failed and all(t["message"].startswith(rule.describe()) for t in failed), output
 
 
-def test_schemathesis_checks_name_the_rule(tmp_path: Path) -> None:
-    """The same rules run inside schemathesis: its failures name the rule too."""
-    with seeded_mock("text_errors") as url:
+def test_a_convention_done_otherwise_fails_in_strict_mode(tmp_path: Path) -> None:
+    with seeded(["cancel_terminal_409"]) as url:
+        result = run_suite(url, tmp_path, "--rule", "cancel-idempotent", "--contract-strict", *FAST)
+    data = summary(tmp_path)
+    assert (result.returncode, data["mode"], verdicts(data)) == (1, "strict", {"cancel-idempotent": "broken"})
+
+
+def test_a_finished_task_read_back_as_running_fails_at_once(tmp_path: Path) -> None:
+    """The walk stops at the first read that goes back: with a ten-minute task deadline the run still
+    ends within the subprocess' bound, naming the rule."""
+    with seeded(["finished_reads_running"]) as url:
+        result = run_suite(url, tmp_path, "--rule", "terminal-final", "--task-deadline", "600", *FAST)
+    data = summary(tmp_path)
+    assert result.returncode == 1 and data["broken"] == ["terminal-final"], result.stdout
+    assert "is now 7 (Running)" in next(r["reason"] for r in data["rules"] if r["id"] == "terminal-final")
+
+
+def test_schemathesis_findings_name_the_rule(tmp_path: Path) -> None:
+    """The same rules run inside schemathesis: its findings fold into them, naming them."""
+    with seeded(["text_errors"]) as url:
         result = run_suite(url, tmp_path, "-m", "schemathesis", "--max-examples", "5")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
@@ -163,16 +100,25 @@ def test_schemathesis_checks_name_the_rule(tmp_path: Path) -> None:
     assert SPEC.rule("json-content-type").describe() in output
 
 
-def test_clean_mock_passes_the_quick_suite(tmp_path: Path) -> None:
-    with seeded_mock() as url:
-        result = run_suite(url, tmp_path)
+def test_clean_mock_behind_the_proxy_honours_every_rule(tmp_path: Path) -> None:
+    """No /_mock/, no seeded bug: every rule is checked and honoured, schemathesis included."""
+    with seeded() as url:
+        result = run_suite(url, tmp_path, "--require-all", *FAST)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     data = summary(tmp_path)
-    assert data["broken"] == []
-    assert {r: v["verdict"] for r, v in data["rules"].items()} == dict.fromkeys(SPEC.rules, "honoured")
-    assert [t["id"] for t in data["tests"] if t["outcome"] != "passed"] == []
+    assert verdicts(data) == dict.fromkeys(SPEC.rules, "honoured"), output
+    assert all(r["evidence"] >= 1 for r in data["rules"])
     assert data["schemathesis"]["exit_code"] == 0 and all(data["schemathesis"]["scenarios"].values())
-    har = json.loads((tmp_path / "schemathesis" / "schemathesis.har").read_text(encoding="utf-8"))
-    assert har["log"]["entries"], "schemathesis wrote an empty HAR"
-    assert (tmp_path / "junit.xml").exists() and (tmp_path / "summary.md").exists()
+
+
+def test_embedded_mock_honours_every_rule(tmp_path: Path) -> None:
+    """The embedded mock (its /_mock/ controls on): every rule checked and honoured, reports written."""
+    result = run_suite("", tmp_path, "--require-all", foreign=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    data = summary(tmp_path)
+    assert data["target"] == "embedded mock" and verdicts(data) == dict.fromkeys(SPEC.rules, "honoured")
+    assert [t["id"] for t in data["tests"] if t["outcome"] != "passed"] == []
+    for name in ("junit.xml", "summary.md", "schemathesis/schemathesis.har"):
+        assert (tmp_path / name).stat().st_size > 0

@@ -1,4 +1,4 @@
-"""Invalid run requests derived from the spec, and the checks of `invalid-run-refused` and `unknown-app-404`."""
+"""Invalid run requests derived from the spec (each with the rule its constraint falls under), and their checks."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Any
 import httpx
 import pytest
 
-from infsh_harness.contract.run_requests import (
-    check_invalid_run_refused,
-    check_invalid_runs_refused,
-    check_unknown_app_404,
-    invalid_run_requests,
-    request_schema_name,
-    unknown_app_names,
-)
+from infsh_harness.contract.run_requests import invalid_run_requests, request_schema_name, unknown_app_names
 from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules import ContractViolation
+from infsh_harness.rules.requests import (
+    INVALID_RUN,
+    RUN_CONSTRAINTS,
+    check_run_refused,
+    check_runs_refused,
+    check_unknown_app_404,
+)
 from infsh_harness.spec import Spec, load_spec
 
 SPEC = load_spec()
@@ -127,52 +127,53 @@ def test_unknown_app_names_are_valid_and_unique() -> None:
     assert any(n.startswith("infsh/") for n in names) and any("@" in n for n in names)
 
 
-# --- invalid-run-refused ----------------------------------------------------------------------------
+# --- invalid-run-refused, run-constraints-refused -------------------------------------------------
+def test_each_case_knows_its_rule() -> None:
+    by_label = {c.label.split(" (")[0]: c.rule_id for c in CASES}
+    assert by_label["without app"] == by_label["infra breaking enum"] == INVALID_RUN
+    assert by_label["webhook breaking pattern"] == by_label["workers[0] breaking minLength"] == RUN_CONSTRAINTS
+    assert {c.rule_id for c in CASES} == {INVALID_RUN, RUN_CONSTRAINTS}
+
+
 def test_refusals_pass() -> None:
-    for status in (400, 404, 409, 422):
-        check_invalid_run_refused(SPEC, run_exchange({**BASE, "infra": "moon"}, status, REFUSED))
-    check_invalid_run_refused(SPEC, run_exchange(None, 400, REFUSED))
+    for status in (400, 404, 409, 422):  # any 4xx: which one is rule documented-responses' business
+        assert check_run_refused(SPEC, run_exchange({**BASE, "infra": "moon"}, status, REFUSED))
+    assert check_run_refused(SPEC, run_exchange(None, 400, REFUSED))
     # a valid body is not this rule's business, whatever it got
-    check_invalid_run_refused(SPEC, run_exchange(BASE, 500, "oops", json_body=False))
+    assert not check_run_refused(SPEC, run_exchange(BASE, 500, "oops", json_body=False))
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "json_body", "says"),
+    ("body", "status", "rule"),
     [
-        (200, {"id": "t1"}, True, "got 200, not a 4xx"),
-        (500, REFUSED, True, "got 500, not a 4xx"),
-        (422, {"message": "bad"}, True, "without the Error body"),
-        (409, {"message": "bad"}, True, "without the Error body"),  # undocumented 4xx: the shared schema
-        (422, "bad", False, "not JSON"),
+        ({**BASE, "infra": "moon"}, 200, INVALID_RUN),
+        ({**BASE, "infra": "moon"}, 500, INVALID_RUN),
+        ({**BASE, "session": ""}, 200, RUN_CONSTRAINTS),
     ],
 )
-def test_an_accepted_or_badly_refused_invalid_run_names_the_rule(
-    status: int, body: Any, json_body: bool, says: str
-) -> None:
-    obs = run_exchange({**BASE, "session": ""}, status, body, json_body=json_body)
+def test_an_accepted_invalid_run_names_the_rule_of_its_constraint(body: Any, status: int, rule: str) -> None:
+    obs = run_exchange(body, status, {"id": "t1"})
     with pytest.raises(ContractViolation) as excinfo:
-        check_invalid_run_refused(SPEC, obs)
-    assert_names("invalid-run-refused", excinfo)
-    assert says in str(excinfo.value) and '"session": ""' in str(excinfo.value)
-    assert excinfo.value.evidence is obs
+        check_run_refused(SPEC, obs)
+    assert_names(rule, excinfo)
+    assert f"got {status}, not a 4xx" in str(excinfo.value) and excinfo.value.evidence is obs
 
 
 def test_many_accepted_runs_name_the_first_and_count_the_rest() -> None:
-    answers = [run_exchange(c.body, 200, {"id": "t"}) for c in CASES[:4]]
-    answers.insert(0, run_exchange(CASES[5].body, 422, REFUSED))
-    with pytest.raises(ContractViolation) as excinfo:
-        check_invalid_runs_refused(SPEC, answers)
-    assert_names("invalid-run-refused", excinfo)
-    assert excinfo.value.evidence is answers[1]
-    assert "and 3 more" in str(excinfo.value)
-    check_invalid_runs_refused(SPEC, answers[:1])
+    cases = [c for c in CASES if c.rule_id == INVALID_RUN]
+    answers = [run_exchange(c.body, 200, {"id": "t"}) for c in cases[:4]]
+    answers.insert(0, run_exchange(cases[5].body, 422, REFUSED))
+    [found] = check_runs_refused(SPEC, answers)
+    assert found.rule_id == INVALID_RUN and found.evidence is answers[1]
+    assert "and 3 more" in str(found)
+    assert check_runs_refused(SPEC, answers[:1]) == []
 
 
 # --- unknown-app-404 ------------------------------------------------------------------------------
 def test_unknown_app_404() -> None:
     request = {**BASE, "app": "nobody/nothing"}
-    check_unknown_app_404(SPEC, run_exchange(request, 404, {"error": "app not found", "code": "app_not_found"}))
-    for status, body in ((200, {"id": "t1"}), (422, REFUSED), (404, {"message": "nope"})):
+    assert check_unknown_app_404(SPEC, run_exchange(request, 404, {"message": "a body is error-body's business"}))
+    for status, body in ((200, {"id": "t1"}), (422, REFUSED)):
         with pytest.raises(ContractViolation) as excinfo:
             check_unknown_app_404(SPEC, run_exchange(request, status, body))
         assert_names("unknown-app-404", excinfo)
@@ -192,4 +193,4 @@ def test_target_sends_any_json_body() -> None:
     assert seen[0].content == b"null" and seen[0].headers["content-type"] == "application/json"
     assert seen[0].url.params["wait"] == "false"
     assert obs.request_body is None and obs.request_body_is_json and obs.status_code == 400
-    check_invalid_run_refused(SPEC, obs)
+    assert check_run_refused(SPEC, obs)

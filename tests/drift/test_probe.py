@@ -1,5 +1,6 @@
 """The probe against the live mock: its documented profile shows no drift, its wire profile shows what the
-reference says production does differently, and each seeded bug shows up as the drift it is.
+reference says production does differently, and each seeded bug (the seeded proxy of ``tests/servers``
+in front of the clean mock) shows up as the drift it is.
 
 Everything runs on 127.0.0.1; the probe's waits are bounded (webhook wait shortened here).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -18,6 +20,8 @@ from infsh_harness.drift.scenarios import SCENARIOS
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
+from tests.servers.seeded import SeededProxy
+from tests.servers.serve import serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,9 +30,7 @@ KEY, KEY_2 = "inf_test_key", "inf_test_key_2"
 FAST = frozenset({"session-expired"})  # the one scenario that sleeps; run once, on the documented profile
 
 
-def run_probe(
-    profile: str = "documented", bugs: frozenset[str] = frozenset(), **config: object
-) -> ProbeResult:
+def run_probe(profile: str = "documented", bugs: frozenset[str] = frozenset(), **config: object) -> ProbeResult:
     settings: dict[str, object] = {
         "api_key": KEY,
         "api_key_2": KEY_2,
@@ -38,7 +40,11 @@ def run_probe(
         "slow_input": {"seconds": 1},
         **config,
     }
-    with serve_in_thread(profile=profile, config=MockConfig(profile=profile, bugs=bugs)) as url:
+    with ExitStack() as stack:
+        url = stack.enter_context(serve_in_thread(profile=profile, config=MockConfig(profile=profile)))
+        if bugs:
+            proxy = SeededProxy(url, sorted(bugs), (KEY, KEY_2))
+            url = proxy.public_url = stack.enter_context(serving(proxy))
         return probe(ProbeConfig(base_url=url, **settings), SPEC)  # type: ignore[arg-type]
 
 

@@ -22,6 +22,8 @@ import pytest
 
 from infsh_harness.mock.config import Faults, MockConfig
 from infsh_harness.mock.server import serve_in_thread
+from tests.servers.seeded import SeededProxy
+from tests.servers.serve import serving
 
 KEY = f"inf_smoke_{secrets.token_hex(8)}"
 EXPECTED = {
@@ -107,11 +109,14 @@ def test_load_runs_on_a_master_and_two_workers(tmp_path: Path) -> None:
 
 @pytest.fixture
 def broken_mock() -> Iterator[str]:
-    """A mock that ignores the default wait, sends webhooks twice and drops half of them."""
-    config = MockConfig(keys=(KEY,), bugs=frozenset({"default_no_wait", "webhook_twice"}),
-                        faults=Faults(webhook_drop_rate=0.5), seed=7)  # fmt: skip
-    with serve_in_thread(config=config) as url:
-        yield url
+    """A server that ignores the default wait and sends webhooks twice (the seeded proxy), in front of a
+    mock that drops half of them (a fault of its own)."""
+    config = MockConfig(keys=(KEY,), faults=Faults(webhook_drop_rate=0.5), seed=7)
+    with serve_in_thread(config=config) as upstream:
+        proxy = SeededProxy(upstream, ["default_no_wait", "webhook_twice"], (KEY,))
+        with serving(proxy) as url:
+            proxy.public_url = url
+            yield url
 
 
 def test_load_names_contract_breaks_and_lost_webhooks(tmp_path: Path, broken_mock: str) -> None:

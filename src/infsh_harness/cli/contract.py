@@ -2,9 +2,14 @@
 
 Without ``--base-url`` (or ``INFSH_BASE_URL``) the suite starts the embedded mock. Keys come from
 ``INFSH_API_KEY`` and ``INFSH_API_KEY_2``, never from the command line. Reports go to ``--out``:
-``summary.md``, ``summary.json``, ``summary.html``, ``junit.xml``, and schemathesis' own
-``schemathesis/junit.xml`` and ``schemathesis/schemathesis.har``. Exit 0: every rule checked was
-honoured; 1: the suite failed (the summary names each broken rule); 2: it could not run.
+``summary.md``, ``summary.json``, ``summary.html``, ``junit.xml``, and schemathesis' own ``schemathesis/junit.xml`` and
+``schemathesis/schemathesis.har``, all scrubbed of the keys.
+
+Each rule gets a verdict: honoured, broken, differs (a convention of this project done otherwise:
+reported, not failing, unless ``--strict``) or unchecked (with the reason; ``--require-all`` fails
+them). Exit 0: no rule broken; 1: a rule broken (the summary names each); 2: the suite could not
+run or complete (bad input, an unreachable or silent target, ``--suite-deadline``); 130: Ctrl-C,
+with the summary of what was judged.
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from infsh_harness.contract.settings import DEFAULT_APPS, PROFILES
+from infsh_harness.cli.args import positive_float
+from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
+from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN, MODES
 from infsh_harness.spec import SpecError, load_spec
 
 __all__ = ["CONTRACT_TESTS", "add_parser", "build_pytest_args", "main"]
@@ -32,7 +41,14 @@ _PASS_THROUGH = (
     "task_deadline",
     "no_wait_deadline",
     "max_examples",
+    "suite_deadline",
+    "request_timeout",
+    "mock_controls",
 )
+_REQUEST_TIMEOUT_HELP = (
+    f"seconds one request may take; a waited run gets --task-deadline more (default {DEFAULT_REQUEST_TIMEOUT_S:g})"
+)
+_STOP_WAIT_S = 15.0  # how long an interrupted suite may take to write its summary
 
 
 class UsageError(Exception):
@@ -61,6 +77,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--webhook-grace", type=float, default=None, help="seconds to wait for duplicates (default 1)")
     p.add_argument("--task-deadline", type=float, default=None, help="seconds a task may take to end (default 60)")
     p.add_argument("--no-wait-deadline", type=float, default=None, help="seconds wait=false may take (default 5)")
+    p.add_argument(
+        "--mode", choices=MODES, default="default",
+        help="default: a broken documented or http rule fails the run; strict: a convention done otherwise too",
+    )  # fmt: skip
+    p.add_argument("--strict", action="store_true", help="the same as --mode strict")
+    p.add_argument("--require-all", action="store_true", help="fail the run when a rule could not be checked")
+    p.add_argument(
+        "--suite-deadline", type=positive_float, default=None,
+        help=f"seconds the whole run may take (default {DEFAULT_SUITE_DEADLINE_S:g})",
+    )  # fmt: skip
+    p.add_argument(
+        "--request-timeout", type=positive_float, default=None, help=_REQUEST_TIMEOUT_HELP,
+    )  # fmt: skip
+    p.add_argument(
+        "--mock-controls", choices=("auto", "yes", "no"), default=None,
+        help="whether the target has the mock's /_mock/ controls (default auto)",
+    )  # fmt: skip
     p.set_defaults(func=main)
 
 
@@ -105,6 +138,9 @@ def build_pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
         argv += ["--base-url", args.base_url]
     if args.seed is not None:
         argv += ["--seed", str(args.seed)]
+    argv += ["--contract-mode", "strict" if args.strict else args.mode]
+    if args.require_all:
+        argv.append("--require-all")
     for rule in args.rule:
         argv += ["--rule", rule]
     for role in DEFAULT_APPS:
@@ -120,8 +156,47 @@ def build_pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def _exit_code(pytest_code: int) -> int:
-    """pytest's exit code as the harness' own: 0 passed, 1 failed, 2 could not run."""
-    return {0: 0, 1: 1}.get(pytest_code, 2)
+    """The suite's exit code (it sets pytest's to the run's own): 0, 1, 130 as they are; anything
+    else (a usage error, pytest's own crash) is 2, could not run."""
+    return pytest_code if pytest_code in (0, 1, EXIT_NOT_RUN, EXIT_INTERRUPTED) else EXIT_NOT_RUN
+
+
+def _run(command: list[str], env: dict[str, str]) -> tuple[int, bool]:
+    """Run the suite; on Ctrl-C pass one SIGINT on and give it time to write its summary.
+    ``(exit code, interrupted)``. No process is left behind."""
+    # its own session: a terminal's Ctrl-C reaches this process only, which passes exactly one on
+    proc = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        return proc.wait(), False
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + _STOP_WAIT_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                proc.wait(timeout=0.2)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                pass
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return EXIT_INTERRUPTED, True
+
+
+def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupted: bool) -> None:
+    """The suite wrote no summary (it was killed, or could not start): say so in the files CI reads."""
+    from infsh_harness.contract.summary import RunInfo, SuiteResult, junit_xml, render_summary, summary_data
+
+    why = None if interrupted else "the suite wrote no summary (see its output)"
+    info = RunInfo(
+        target=args.base_url or "embedded mock", profile=args.profile, seed=args.seed if args.seed is not None else -1,
+        seconds=0.0, mode="strict" if args.strict else args.mode, require_all=args.require_all,
+        selected=tuple(args.rule), stopped=why, interrupted=interrupted,
+    )  # fmt: skip
+    result = SuiteResult(info, (), code)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.md").write_text(render_summary(result), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary_data(result), indent=2) + "\n", encoding="utf-8")
+    (out / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -136,11 +211,17 @@ def main(args: argparse.Namespace) -> int:
     command = build_pytest_args(args, out)
     env = {**os.environ}
     env.pop("INFSH_BASE_URL", None)  # --base-url (already defaulted from it) is the one source
-    code = _exit_code(subprocess.call(command, env=env))
-    summary = out / "summary.md"
-    if not summary.exists() and code != 0:  # the suite itself names the summary when it writes one
-        print("infsh-harness contract: error: the suite wrote no summary (see the output above)", file=sys.stderr)
-        code = 2
+    for stale in ("summary.md", "summary.json", "junit.xml"):
+        (out / stale).unlink(missing_ok=True)
+    pytest_code, interrupted = _run(command, env)
+    code = EXIT_INTERRUPTED if interrupted else _exit_code(pytest_code)
+    if not (out / "summary.json").exists():
+        if not interrupted:
+            print("infsh-harness contract: error: the suite wrote no summary (see the output above)", file=sys.stderr)
+            code = EXIT_NOT_RUN
+        _fallback_summary(out, args, code, interrupted)
+    elif interrupted:
+        print("infsh-harness contract: interrupted; the summary has what was judged", file=sys.stderr)
     from infsh_harness import report
 
     report.write_part("contract", out, exit_code=code, secrets=report.keys_in(os.environ))

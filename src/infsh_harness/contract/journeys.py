@@ -4,6 +4,11 @@ A journey creates one task (with a webhook URL), reads and cancels it in a fixed
 every exchange in the order it was answered. The four journeys cover the three ways a task ends
 (Completed, Failed, Cancelled) and a task polled from creation to its end; together they give
 each lifecycle rule the reads it needs, so the suite creates a handful of tasks, not one per rule.
+
+Every exchange is checked against the rules over a task's reads as it comes: a read that breaks
+one (a finished task read back as Running, say) stops the walk at once, naming the rule, instead
+of waiting out a deadline. A convention done differently is kept (``Journey.differences``) and the
+walk goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from infsh_harness.http.driver import Driver, TargetError
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.exchange import is_success, status_code
 from infsh_harness.rules.history import TaskLedger
+from infsh_harness.rules.responses import check_status_known
 from infsh_harness.rules.violation import ContractViolation, violation
 from infsh_harness.spec import Spec
 from infsh_harness.webhooks.receiver import Delivery
@@ -45,6 +51,10 @@ class App:
     input: Mapping[str, Any]
 
 
+def _always(found: ContractViolation) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class JourneyPlan:
     complete: App  # completes
@@ -55,6 +65,7 @@ class JourneyPlan:
     no_wait_deadline_s: float = 5.0  # how long a wait=false run may take to answer
     poll_interval_s: float = 0.02
     max_polls: int = 500
+    stops: Callable[[ContractViolation], bool] = _always  # whether a violation ends the walk
 
 
 @dataclass
@@ -66,9 +77,14 @@ class Journey:
     terminal_body: Mapping[str, Any] | None = None  # the first terminal task a GET read
     terminal_seen_at: float | None = None  # time.monotonic() of that read
     error: Exception | None = None  # what stopped the walk, if anything did
+    differences: list[ContractViolation] = field(default_factory=list)  # conventions done otherwise
 
-    def require(self) -> Journey:
-        """This journey, or the failure that stopped it (raised again for the test that needs it)."""
+    def require(self, *rules: str) -> Journey:
+        """This journey, or the failure that stopped it, raised again for the test that needs it: a
+        violation of one of ``rules`` as it is; one of another rule (reported already) as the reason
+        the test could not judge its own."""
+        if isinstance(self.error, ContractViolation) and self.error.rule_id not in rules:
+            raise TargetError(f"the {self.name} journey stopped at a broken rule: {self.error}")
         if self.error is not None:
             raise self.error
         return self
@@ -88,9 +104,19 @@ class _Walk:
         self.journey = journey
         self.plan = plan
         self.terminal = target.spec.terminal_statuses
+        self.ledger = TaskLedger(target.spec)
 
     def keep(self, obs: Observation) -> Observation:
         self.journey.exchanges.append(obs)
+        found = self.ledger.observe(obs)
+        try:
+            check_status_known(self.target.spec, obs)  # a status no one can read the end of: say so now
+        except ContractViolation as unknown:
+            found.append(unknown)
+        for violation_found in found:
+            if self.plan.stops(violation_found):
+                raise violation_found
+            self.journey.differences.append(violation_found)
         body = obs.body if isinstance(obs.body, dict) else {}
         status = status_code(body.get("status"))
         if obs.operation_id == "getTask" and self.journey.terminal_body is None and status in self.terminal:
@@ -196,14 +222,23 @@ JOURNEYS: dict[str, Callable[[_Walk, JourneyPlan], None]] = {
 
 
 def run_journeys(target: Driver, plan: JourneyPlan, names: Iterable[str] = JOURNEYS) -> dict[str, Journey]:
-    """Walk each named journey in turn; a walk that fails keeps its failure in ``Journey.error``."""
+    """Walk each named journey in turn; a walk that fails keeps its failure in ``Journey.error``.
+
+    Once a walk stopped at a broken rule the others are not walked: the run fails already, and a
+    server that breaks one rule may hold the next walk to its deadline (a task that ended read
+    back as running, say, never seems to end)."""
     done: dict[str, Journey] = {}
+    broken: ContractViolation | None = None
     for name in names:
         journey = done[name] = Journey(name, plan.webhook_url(name))
+        if broken is not None:  # not walked: left out of the tests like the walk that broke
+            journey.error = broken
+            continue
         try:
             JOURNEYS[name](_Walk(target, journey, plan), plan)
         except (AssertionError, httpx.HTTPError) as exc:
             journey.error = exc
+            broken = exc if isinstance(exc, ContractViolation) else None
     return done
 
 

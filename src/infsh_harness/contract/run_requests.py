@@ -1,4 +1,4 @@
-"""Run requests a server must refuse, and the rules about refusing them.
+"""Run requests a server must refuse, derived from the spec's request schema.
 
 :func:`invalid_run_requests` derives invalid bodies from the schema the spec gives ``runTask``'s
 request (``RunRequest``): per property a value of the wrong JSON type (a scalar and a container),
@@ -8,8 +8,10 @@ items' for an array); each required property left out; bodies that are not objec
 ``if``/``then`` whose condition holds while its consequence is broken. Every body is checked invalid
 against the schema before it is offered, so a spec change flows to the cases by itself.
 
-:func:`check_invalid_run_refused` (rule ``invalid-run-refused``) and :func:`check_unknown_app_404`
-(rule ``unknown-app-404``) judge the answers.
+A property's constraints may sit in its ``allOf`` (where they carry their own ``x-source``): they
+are folded in first. Each case knows the rule its refusal falls under (``invalid-run-refused`` for a
+constraint the page states, ``run-constraints-refused`` for one of ours); the checks of the answers
+are :mod:`infsh_harness.rules.requests`.
 """
 
 from __future__ import annotations
@@ -21,24 +23,11 @@ from typing import Any
 
 import jsonschema
 
-from infsh_harness.http.observation import Observation
-from infsh_harness.rules.exchange import applies, operation_of, request_json
-from infsh_harness.rules.responses import error_body_problems
-from infsh_harness.rules.violation import violation
+from infsh_harness.rules.requests import RUN_OPERATION, broken_run_rule, request_schema_name
 from infsh_harness.spec import Spec
 
-__all__ = [
-    "InvalidRun",
-    "check_invalid_run_refused",
-    "check_invalid_runs_refused",
-    "check_unknown_app_404",
-    "invalid_run_requests",
-    "refusal_problem",
-    "request_schema_name",
-    "unknown_app_names",
-]
+__all__ = ["InvalidRun", "invalid_run_requests", "request_schema_name", "unknown_app_names"]
 
-RUN_OPERATION = "runTask"
 # tried in order: the first that has a JSON type the property does not allow is its wrong-typed value
 _WRONG_SCALARS: tuple[Any, ...] = ("1", 1, True)
 _WRONG_CONTAINERS: tuple[Any, ...] = ([], {})
@@ -58,22 +47,28 @@ _PLAIN_URL = "http://host.invalid/"  # lengthened, it breaks only the maxLength 
 
 @dataclass(frozen=True)
 class InvalidRun:
-    """One run request body the spec refuses: ``label`` says what it breaks, ``errors`` how."""
+    """One run request body the spec refuses: ``label`` says what it breaks, ``errors`` how, and
+    ``rule_id`` which rule a server answering it with anything but a 4xx breaks."""
 
     label: str
     body: Any
     errors: tuple[str, ...]
+    rule_id: str
 
 
 # --- the spec's run request ---------------------------------------------------------------------
-def request_schema_name(spec: Spec, operation_id: str = RUN_OPERATION) -> str:
-    """The component schema of an operation's JSON request body (``RunRequest`` for ``runTask``)."""
-    body = spec.resolve(spec.operation(operation_id).definition.get("requestBody", {}))
-    for media_type, content in body.get("content", {}).items():
-        ref = content.get("schema", {}).get("$ref", "") if "json" in media_type else ""
-        if ref.startswith("#/components/schemas/"):
-            return str(ref.rsplit("/", 1)[-1])
-    raise ValueError(f"{operation_id} documents no JSON request body schema")
+def _folded(spec: Spec, schema: Any) -> dict[str, Any]:
+    """A property schema with its ``$ref`` and its ``allOf`` parts' keywords folded into one mapping."""
+    node = spec.resolve(schema)
+    if not isinstance(node, Mapping):
+        return {}
+    out = {k: v for k, v in node.items() if k != "allOf"}
+    for part in node.get("allOf", ()):
+        for key, value in _folded(spec, part).items():
+            out.setdefault(key, value)
+    if isinstance(out.get("items"), Mapping):
+        out["items"] = _folded(spec, out["items"])
+    return out
 
 
 def _schema_errors(spec: Spec, schema_name: str, body: Any) -> list[jsonschema.ValidationError]:
@@ -209,7 +204,7 @@ def _conditionals(schema: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Ma
 def _context(spec: Spec, schema_name: str, base: Mapping[str, Any], name: str) -> dict[str, Any]:
     """``base`` with a valid value of property ``name``, plus what an ``if``/``then`` then needs."""
     schema = spec.schema(schema_name)
-    props = {k: spec.resolve(v) for k, v in schema.get("properties", {}).items()}
+    props = {k: _folded(spec, v) for k, v in schema.get("properties", {}).items()}
     body = dict(base) if name in base else {**base, name: _valid_value(props.get(name, {}))}
     for condition, consequence in _conditionals(schema):
         if not jsonschema.Draft202012Validator(condition).is_valid(body):
@@ -223,11 +218,11 @@ def _context(spec: Spec, schema_name: str, base: Mapping[str, Any], name: str) -
 
 def _property_cases(spec: Spec, schema_name: str, base: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     for name, raw in spec.schema(schema_name).get("properties", {}).items():
-        prop = spec.resolve(raw)
+        prop = _folded(spec, raw)
         slot = _Slot(spec, schema_name, _context(spec, schema_name, base, name), name)
         for what, value in _breaking(slot, prop):
             yield what, slot.body(value)
-        items = spec.resolve(prop.get("items")) if "array" in _types(prop) else None
+        items = prop.get("items") if "array" in _types(prop) else None
         if isinstance(items, Mapping):
             for what, value in _breaking(slot, items, 0):
                 yield what, slot.body([value])
@@ -247,7 +242,7 @@ def _root_cases(base: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 def _conditional_cases(spec: Spec, schema_name: str, base: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """Each ``if`` made true with its ``then`` broken: a required property left out, a const changed."""
     schema = spec.schema(schema_name)
-    props = {k: spec.resolve(v) for k, v in schema.get("properties", {}).items()}
+    props = {k: _folded(spec, v) for k, v in schema.get("properties", {}).items()}
     for condition, consequence in _conditionals(schema):
         body = dict(base)
         for name in condition.get("required", []):
@@ -287,8 +282,9 @@ def _keep(spec: Spec, schema_name: str, cases: dict[str, InvalidRun], found: Ite
     for label, body in found:
         key = json.dumps(body, sort_keys=True)
         errors = spec.validate(schema_name, body)
-        if errors and key not in cases:
-            cases[key] = InvalidRun(label, body, tuple(errors))
+        broken = broken_run_rule(spec, body)
+        if errors and broken is not None and key not in cases:
+            cases[key] = InvalidRun(label, body, tuple(errors), broken[0])
 
 
 def unknown_app_names(spec: Spec, base: Mapping[str, Any], token: str) -> list[str]:
@@ -297,7 +293,7 @@ def unknown_app_names(spec: Spec, base: Mapping[str, Any], token: str) -> list[s
     One in a namespace of its own, one in ``base``'s app namespace, and one with a version suffix
     shaped like the spec's examples. ``token`` must be letters, digits and dashes."""
     schema_name = request_schema_name(spec)
-    app = spec.resolve(spec.schema(schema_name)["properties"]["app"])
+    app = _folded(spec, spec.schema(schema_name)["properties"]["app"])
     names = [f"contract-unknown-{token}/app"]
     known = str(base.get("app", ""))
     if "/" in known:
@@ -308,86 +304,3 @@ def unknown_app_names(spec: Spec, base: Mapping[str, Any], token: str) -> list[s
     if not valid:
         raise ValueError(f"no unknown app name made from {token!r} is valid against {schema_name}")
     return valid
-
-
-# --- the checks ---------------------------------------------------------------------------------
-def _clip(value: Any, limit: int = 160) -> str:
-    text = json.dumps(value, sort_keys=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _error_schema(spec: Spec, operation_id: str, status: int) -> str | None:
-    """The schema documented for this error status, else the one every documented 4xx shares."""
-    documented = spec.response_schema_name(operation_id, str(status))
-    if documented:
-        return documented
-    shared = {
-        spec.response_schema_name(operation_id, code)
-        for code in spec.operation(operation_id).responses
-        if code.startswith("4")
-    } - {None}
-    return shared.pop() if len(shared) == 1 else None
-
-
-def refusal_problem(spec: Spec, obs: Observation) -> str | None:
-    """What is wrong with the answer to a run whose body breaks the request schema (``None``: nothing,
-    or the body was valid, or no JSON was sent)."""
-    operation_id = operation_of(spec, obs)
-    if operation_id is None or not applies(spec, "invalid-run-refused", obs) or not obs.request_body_is_json:
-        return None
-    request_schema = request_schema_name(spec, operation_id)
-    errors = spec.validate(request_schema, obs.request_body)
-    if not errors:
-        return None
-    reason = errors[0] if len(errors[0]) <= 120 else errors[0][:119] + "…"
-    sent = f"a run whose body breaks {request_schema} ({reason}), {_clip(obs.request_body)},"
-    if not 400 <= obs.status_code < 500:
-        return f"{sent} got {obs.status_code}, not a 4xx"
-    schema_name = _error_schema(spec, operation_id, obs.status_code)
-    if schema_name is None:
-        return None
-    if not obs.body_is_json:
-        return f"{sent} got {obs.status_code} with a body that is not JSON: {str(obs.body)[:80]!r}"
-    problems = spec.validate(schema_name, obs.body)
-    if problems:
-        return f"{sent} got {obs.status_code} without the {schema_name} body: {'; '.join(problems[:2])}"
-    return None
-
-
-def check_invalid_run_refused(spec: Spec, obs: Observation) -> None:
-    """A run whose JSON body breaks the request schema got a 4xx with the documented error body."""
-    problem = refusal_problem(spec, obs)
-    if problem is not None:
-        raise violation(spec, "invalid-run-refused", problem, obs)
-
-
-def check_invalid_runs_refused(spec: Spec, answers: Iterable[Observation]) -> None:
-    """Every one of ``answers`` is a refusal; the failure names the first offending request and counts the rest."""
-    bad = [(obs, problem) for obs in answers if (problem := refusal_problem(spec, obs)) is not None]
-    if not bad:
-        return
-    first, problem = bad[0]
-    detail = problem
-    if len(bad) > 1:
-        schema_name = request_schema_name(spec)
-        others = "; ".join(
-            f"{spec.validate(schema_name, obs.request_body)[0][:70]} -> {obs.status_code}" for obs, _ in bad[1:6]
-        )
-        detail += f" (and {len(bad) - 1} more: {others}{'; …' if len(bad) > 6 else ''})"
-    raise violation(spec, "invalid-run-refused", detail, first)
-
-
-def check_unknown_app_404(spec: Spec, obs: Observation) -> None:
-    """``obs`` is a run of an app the server does not have: it must be 404 with the documented body."""
-    if not applies(spec, "unknown-app-404", obs):
-        return
-    request = request_json(obs)
-    app = request.get("app") if request is not None else None
-    if obs.status_code != 404:
-        raise violation(
-            spec, "unknown-app-404", f"a run of app {app!r}, which does not exist, got {obs.status_code}", obs
-        )
-    problems = error_body_problems(spec, obs)
-    if problems:
-        detail = f"a run of app {app!r} got 404 without the documented body: {'; '.join(problems[:2])}"
-        raise violation(spec, "unknown-app-404", detail, obs)

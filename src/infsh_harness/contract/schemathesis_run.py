@@ -1,11 +1,15 @@
 """Running schemathesis (``st run``) on the spec against a target, with the contract's own checks.
 
-All four phases (examples, coverage, fuzzing, stateful through the spec's links), every built-in
-check and every check of :mod:`infsh_harness.contract.schemathesis_checks`. It runs as its own
-process — ``st`` is the tool teams know, and its JUnit and HAR reports are its own — and the
-result is read back from its JUnit report, one entry per operation plus one for stateful runs.
-The API key reaches ``st`` through the environment (``${INFSH_API_KEY}`` in the config file),
-never on a command line.
+All four phases (examples, coverage, fuzzing, stateful through the spec's links), the built-in
+checks and every check of :mod:`infsh_harness.contract.schemathesis_checks`. Two built-in checks
+give way to ours, which name the rule by the source of the constraint at stake:
+``negative_data_rejection`` to ``run_refused``, ``response_schema_conformance`` to
+``response_shape`` and the other body rules. It runs as its own process — ``st`` is the tool teams
+know, and its JUnit and HAR reports are its own — and the result is read back from its JUnit
+report, one entry per operation plus one for stateful runs, each finding folded into the rule
+verdicts by :mod:`infsh_harness.contract.schemathesis_fold`. The API key reaches ``st`` through
+the environment (``${INFSH_API_KEY}`` in the config file), never on a command line; every file it
+writes is scrubbed of the keys afterwards, for a server may echo one back.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from infsh_harness.redact import scrub_file, secrets_of
 from infsh_harness.spec import Spec
 
 __all__ = [
+    "FAILED_MARK",
     "PHASES",
     "SINK_ENV",
     "STATEFUL_LABEL",
@@ -37,7 +43,11 @@ __all__ = [
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 STATEFUL_LABEL = "Stateful tests"
 PASSED_MARK = "\u2705"  # how st's summary marks a phase that passed
+FAILED_MARK = "\u274c"  # ... and one in which a check failed
 KEY_ENV = "INFSH_API_KEY"
+KEY_2_ENV = "INFSH_API_KEY_2"
+# replaced by our own checks, which tell a documented constraint from a convention
+EXCLUDED_CHECKS = ("negative_data_rejection", "response_schema_conformance")
 SINK_ENV = "INFSH_CONTRACT_WEBHOOK_SINK"  # read by schemathesis_checks in the st process
 _HOOKS = "infsh_harness.contract.schemathesis_checks"
 # the key by reference only; no crash cache left behind in the working directory
@@ -68,6 +78,7 @@ class SchemathesisResult:
     errors: Mapping[str, Sequence[str]] = field(default_factory=dict)  # label -> error texts
     labels: Sequence[str] = ()
     phases: Mapping[str, str] = field(default_factory=dict)  # phase -> the mark st's summary gave it
+    timed_out: bool = False  # st was stopped at its run timeout (the suite's deadline)
 
     def phase_passed(self, phase: str) -> bool:
         return self.phases.get(phase) == PASSED_MARK
@@ -100,6 +111,9 @@ def build_command(settings: SchemathesisSettings, config_path: Path) -> list[str
         ",".join(settings.phases),
         "--checks",
         "all",
+        "--exclude-checks",
+        ",".join(EXCLUDED_CHECKS),
+        "--continue-on-failure",  # a convention done differently must not hide what comes after it
         "--mode",
         "all",
         "--workers",
@@ -124,8 +138,11 @@ def build_command(settings: SchemathesisSettings, config_path: Path) -> list[str
     ]
 
 
-def run_schemathesis(settings: SchemathesisSettings, api_key: str) -> SchemathesisResult:
-    """Run ``st`` once; its console output goes to ``report_dir/output.txt``."""
+def run_schemathesis(
+    settings: SchemathesisSettings, api_key: str, api_key_2: str | None = None, secrets: Sequence[str] = ()
+) -> SchemathesisResult:
+    """Run ``st`` once; its console output goes to ``report_dir/output.txt``; ``secrets`` (the keys)
+    are scrubbed from every file it wrote."""
     out = settings.report_dir
     out.mkdir(parents=True, exist_ok=True)
     junit, har, output = out / "junit.xml", out / "schemathesis.har", out / "output.txt"
@@ -135,9 +152,12 @@ def run_schemathesis(settings: SchemathesisSettings, api_key: str) -> Schemathes
     config_path.write_text(_CONFIG, encoding="utf-8")
     env = {**os.environ, KEY_ENV: api_key, "SCHEMATHESIS_HOOKS": _HOOKS, "NO_COLOR": "1"}
     env.pop(SINK_ENV, None)
+    env.pop(KEY_2_ENV, None)
+    if api_key_2:
+        env[KEY_2_ENV] = api_key_2
     if settings.webhook_sink:
         env[SINK_ENV] = settings.webhook_sink
-    started = time.monotonic()
+    started, timed_out = time.monotonic(), False
     with output.open("w", encoding="utf-8") as log:
         try:
             code = subprocess.call(
@@ -149,11 +169,13 @@ def run_schemathesis(settings: SchemathesisSettings, api_key: str) -> Schemathes
             )
         except subprocess.TimeoutExpired:
             log.write(f"\nschemathesis did not finish within {settings.run_timeout_s:g} s\n")
-            code = -1
+            code, timed_out = -1, True
     seconds = time.monotonic() - started
+    for written in (junit, har, output):
+        scrub_file(written, secrets_of([api_key, api_key_2, *secrets]))
     labels, failures, errors = parse_junit(junit) if junit.exists() else ((), {}, {})
     phases = parse_phases(output.read_text(encoding="utf-8", errors="replace"))
-    return SchemathesisResult(code, seconds, junit, har, output, failures, errors, labels, phases)
+    return SchemathesisResult(code, seconds, junit, har, output, failures, errors, labels, phases, timed_out)
 
 
 def parse_phases(console: str) -> dict[str, str]:

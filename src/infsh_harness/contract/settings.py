@@ -1,15 +1,16 @@
-"""How one run of the contract suite is set up (built by ``contract_tests/conftest.py`` from its options)."""
+"""How one run of the contract suite is set up (built by the suite's ``conftest.py`` from its options)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infsh_harness import defaults
 from infsh_harness.contract.journeys import App
+from infsh_harness.redact import secrets_of
 
-__all__ = ["DEFAULT_APPS", "PROFILES", "SuiteSettings"]
+__all__ = ["DEFAULT_APPS", "DEFAULT_REQUEST_TIMEOUT_S", "DEFAULT_SUITE_DEADLINE_S", "PROFILES", "SuiteSettings"]
 
 # profile -> schemathesis examples per operation; "quick" keeps the suite near 20 s on the mock
 PROFILES: dict[str, int] = {"quick": 20, "full": 200}
@@ -17,13 +18,15 @@ PROFILES: dict[str, int] = {"quick": 20, "full": 200}
 DEFAULT_APPS: dict[str, tuple[str, str]] = {
     role: (app.name, json.dumps(dict(app.input))) for role, app in defaults.APPS.items()
 }
+DEFAULT_SUITE_DEADLINE_S = 1800.0  # the whole run, schemathesis included
+DEFAULT_REQUEST_TIMEOUT_S = defaults.TIMEOUTS.request_s  # one request (a waited run: plus the task deadline)
 
 
 @dataclass(frozen=True)
 class SuiteSettings:
     base_url: str | None  # None: the embedded mock
-    api_key: str
-    api_key_2: str | None
+    api_key: str = field(repr=False)
+    api_key_2: str | None = field(repr=False)
     profile: str
     seed: int
     max_examples: int
@@ -40,3 +43,12 @@ class SuiteSettings:
     no_wait_deadline_s: float = 5.0
     mock_controls: str = "auto"  # auto | yes | no
     rules: tuple[str, ...] = ()
+    mode: str = "default"  # default | strict
+    require_all: bool = False
+    suite_deadline_s: float = DEFAULT_SUITE_DEADLINE_S
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The keys, to scrub by value from everything the suite writes or prints."""
+        return secrets_of([self.api_key, self.api_key_2])

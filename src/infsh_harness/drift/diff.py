@@ -19,6 +19,7 @@ from infsh_harness.drift.rules import RuleIssue, body_rule_issues, scenario_issu
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_RUNS, task_document
 from infsh_harness.drift.shape import ShapeIssue, compare, find_envelope, sketch
 from infsh_harness.http.observation import Observation, is_json_media_type
+from infsh_harness.rules import predicates
 from infsh_harness.spec import Operation, Spec
 
 __all__ = ["diff", "unwrap"]
@@ -309,7 +310,7 @@ def _delivery_findings(spec: Spec, seen: list[_Seen]) -> Iterator[Finding]:
             if (task_id := _task_id(document)) and document.get("status") in spec.terminal_statuses:
                 final[task_id] = document["status"]
     for task_id, run in runs.items():
-        if task_id not in deliveries:
+        if task_id not in deliveries:  # none arrived (more than one: below)
             yield run.finding(
                 Kind.BEHAVIOUR, where, "one POST to the run's webhook URL", "none arrived",
                 key="one-webhook:missing", rule="one-webhook",
@@ -322,12 +323,12 @@ def _one_task_deliveries(
     where: Location, got: list[tuple[_Seen, Mapping[str, Any]]], final: int | None
 ) -> Iterator[Finding]:
     first, payload = got[0]
-    if len(got) > 1:
+    if not predicates.one_delivery(len(got)):
         yield got[1][0].finding(
             Kind.BEHAVIOUR, where, "exactly one delivery per task", f"{len(got)} deliveries",
             key="one-webhook:duplicate", rule="one-webhook",
         )  # fmt: skip
-    if final is not None and payload.get("status") != final:
+    if final is not None and not predicates.webhook_status_matches(payload.get("status"), final):
         yield first.finding(
             Kind.BEHAVIOUR, Location(where.endpoint, where.operation, None, "$.status"),
             f"the task's final status {final}", sketch(payload.get("status")),

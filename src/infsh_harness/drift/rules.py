@@ -1,7 +1,8 @@
 """Behaviour the documentation promises in prose (``x-contract-rules``), checked on one task body.
 
 Status numbers come from the spec: a rule's ``status`` parameter, ``TaskStatus``' terminal set and
-``status("CANCELLED")``. A status outside the documented enum is left to the enum finding.
+``status("CANCELLED")``. A status outside the documented enum is left to the enum finding. Each
+decision is the rule engine's (:mod:`infsh_harness.rules.predicates`); this module says it as drift.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from infsh_harness.drift.scenarios import Scenario
 from infsh_harness.drift.shape import sketch
 from infsh_harness.http.observation import Observation
+from infsh_harness.rules import predicates
 from infsh_harness.spec import Spec
 
 __all__ = ["RuleIssue", "body_rule_issues", "scenario_issues"]
@@ -26,18 +28,10 @@ class RuleIssue:
     observed: str
 
 
-def _has_output(value: Any) -> bool:
-    return isinstance(value, Mapping)
-
-
-def _has_error(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-# rule id -> (the field it is about, its test, what it wants)
-_BODY_RULES: Mapping[str, tuple[str, Callable[[Any], bool], str]] = {
-    "completed-has-output": ("output", _has_output, "an `output` object"),
-    "failed-has-error": ("error", _has_error, "a non-empty `error` string"),
+# rule id -> (the field it is about, the engine's decision (status, value, the rule's status), what it wants)
+_BODY_RULES: Mapping[str, tuple[str, Callable[[int | None, Any, int], bool], str]] = {
+    "completed-has-output": ("output", predicates.completed_has_output, "an `output` object"),
+    "failed-has-error": ("error", predicates.failed_has_error, "a non-empty `error` string"),
 }
 
 
@@ -62,11 +56,11 @@ def body_rule_issues(spec: Spec, operation_id: str, document: Any, prefix: str =
         return []
     assert isinstance(document, Mapping)
     issues = []
-    for rule_id, (name, test, wants) in _BODY_RULES.items():
+    for rule_id, (name, honours, wants) in _BODY_RULES.items():
         rule = spec.rules.get(rule_id)
         if rule is None or operation_id not in rule.applies_to or rule.params.get("status") != status:
             continue
-        if not test(document.get(name)):
+        if not honours(status, document.get(name), rule.params["status"]):
             observed = sketch(document[name]) if name in document else "absent"
             expected = f"{wants} when the status is {_status_label(spec, status)}"
             issues.append(RuleIssue(rule_id, f"{prefix}.{name}", expected, observed))
@@ -81,13 +75,12 @@ def scenario_issues(
     if status is None:
         return []
     assert isinstance(document, Mapping)
-    terminal = status in spec.terminal_statuses
     cancelled_code = spec.status("CANCELLED")
     terminals = ", ".join(_status_label(spec, c) for c in sorted(spec.terminal_statuses))
     seen = f"status {_status_label(spec, status)}"
     at_status = f"{prefix}.status"
     name = scenario.name
-    if name in {"run-default-wait", "run-wait-true"} and not terminal:
+    if name in {"run-default-wait", "run-wait-true"} and not predicates.run_waited(status, spec.terminal_statuses):
         why = (
             "a run waits by default" if name == "run-default-wait" else "a waited run ends before it answers"
         )
@@ -95,7 +88,7 @@ def scenario_issues(
     if name == "run-fail" and status != spec.status("FAILED"):
         failed = _status_label(spec, spec.status("FAILED"))
         return [RuleIssue("failed:run-fail", at_status, f"status {failed}: the app fails", seen)]
-    if name == "run-no-wait" and terminal:
+    if name == "run-no-wait" and not predicates.run_did_not_wait(status, spec.terminal_statuses):
         return [
             RuleIssue(
                 "not-terminal:run-no-wait",
@@ -110,7 +103,7 @@ def scenario_issues(
         ]
     if name in {"cancel-running", "cancel-terminal"} and "cancelled" in document:
         wants = status == cancelled_code
-        if document["cancelled"] is not wants:
+        if not predicates.cancel_flag_matches(status, document["cancelled"], cancelled_code):
             return [
                 RuleIssue(
                     f"cancelled-flag:{name}",
@@ -127,11 +120,11 @@ def scenario_issues(
 def _session_issues(name: str, obs: Observation, document: Mapping[str, Any], prefix: str) -> list[RuleIssue]:
     session_id = document.get("session_id")
     at = f"{prefix}.session_id"
-    if not isinstance(session_id, str) or not session_id:
+    if not predicates.session_id_given(session_id):
         observed = sketch(session_id) if "session_id" in document else "absent"
         return [RuleIssue(f"session-id:{name}", at, "a session id", observed)]
     sent = obs.request_body.get("session") if isinstance(obs.request_body, Mapping) else None
-    if name == "session-continue" and session_id != sent:
+    if name == "session-continue" and not predicates.same_session(sent, session_id):
         return [
             RuleIssue(
                 "session-id:session-continue", at, "the session id the run continued", "another session id"

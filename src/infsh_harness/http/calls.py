@@ -53,7 +53,7 @@ class Call:
     template: str
     operation_id: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # the key is in them
     content: bytes | None = None
 
     @property

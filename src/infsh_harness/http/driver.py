@@ -8,13 +8,14 @@ appear in an observation (they are redacted) nor in this object's ``repr``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
 import httpx
 
 from infsh_harness.http.calls import DEFAULT_KEY, NO_KEY, Call, CallBuilder, KeyChoice
 from infsh_harness.http.observation import Observation
+from infsh_harness.redact import secrets_of
 from infsh_harness.spec import Spec
 
 __all__ = ["DEFAULT_KEY", "NO_KEY", "Driver", "TargetError", "check_base_url"]
@@ -54,10 +55,12 @@ class Driver:
         transport: httpx.BaseTransport | None = None,
         source: str = "contract",
         user_agent: str = "infsh-harness",
+        secrets: Iterable[str] = (),
     ) -> None:
         self.base_url = check_base_url(base_url)
         self.spec = spec
         self.source = source
+        self._secrets = secrets_of([api_key, *secrets])  # scrubbed from every observation by value
         self.calls = CallBuilder(spec, api_key=api_key, api_version=api_version)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -73,7 +76,7 @@ class Driver:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Driver:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -89,11 +92,13 @@ class Driver:
         )  # fmt: skip
 
     def observe(self, call: Call, *, timeout_s: float | None = None, scenario: str | None = None) -> Observation:
-        """Send ``call`` and answer what came back, keys redacted."""
+        """Send ``call`` and answer what came back, keys redacted (the call's own key too, by value)."""
         response = self.send(call, timeout_s=timeout_s)
+        sent = call.headers.get("authorization", "").partition(" ")[2]
         return Observation.from_httpx(
-            response, base_url=self.base_url, operation_id=call.operation_id, scenario=scenario, source=self.source
-        )
+            response, base_url=self.base_url, operation_id=call.operation_id, scenario=scenario, source=self.source,
+            secrets=secrets_of([*self._secrets, sent]),
+        )  # fmt: skip
 
     # --- the calls the checks make -----------------------------------------------------------
     def call(

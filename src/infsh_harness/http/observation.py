@@ -3,7 +3,8 @@
 The drift probe (httpx), HAR files (schemathesis ``--report har``, browsers, proxies) and the
 webhook receiver all turn what they saw into an :class:`Observation` at the boundary; nothing past
 this module knows where an exchange came from. Every constructor redacts API keys before the
-observation exists, so no report, evidence or message can carry one.
+observation exists (with :mod:`infsh_harness.redact`: by their shape, and by the values a caller
+passes as ``secrets``), so no report, evidence or message can carry one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +19,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from infsh_harness.redact import REDACTED, redact_text, redact_value
+
 __all__ = ["REDACTED", "Observation", "is_json_media_type", "redact_text"]
 
-REDACTED = "[REDACTED]"
-# API keys look like ``inf_<letters, digits, _ or ->``; they may turn up in URLs and bodies too
-_KEY_PATTERN = re.compile(r"\binf_[A-Za-z0-9_\-]+")
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 _EVIDENCE_BODY_LIMIT = 4000
 # transport detail that says nothing about the contract, left out of evidence
@@ -41,11 +40,6 @@ _NOISE_HEADERS = frozenset(
 )
 
 
-def redact_text(text: str) -> str:
-    """``text`` with every ``inf_...`` key replaced."""
-    return _KEY_PATTERN.sub(REDACTED, text)
-
-
 def is_json_media_type(media_type: str) -> bool:
     """``application/json`` and every ``+json`` type (``application/problem+json``...)."""
     return media_type == "application/json" or media_type.endswith("+json")
@@ -55,19 +49,9 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return {str(k): _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v) for v in value]
-    return value
-
-
-def _redact_header(name: str, value: str) -> str:
+def _redact_header(name: str, value: str, secrets: tuple[str, ...]) -> str:
     if name not in _SECRET_HEADERS:
-        return redact_text(value)
+        return redact_text(value, secrets)
     scheme, _, credential = value.partition(" ")
     # keep the scheme ("Bearer") so a reader can still tell which auth was sent
     return f"{scheme} {REDACTED}" if credential and name.endswith("authorization") else REDACTED
@@ -152,16 +136,17 @@ class Observation:
         )
 
     # --- redaction and evidence ---------------------------------------------------------------
-    def redact(self) -> Observation:
-        """A copy with bearer keys removed from headers, the URL and both bodies (idempotent)."""
+    def redact(self, secrets: Iterable[str] = ()) -> Observation:
+        """A copy with bearer keys (and ``secrets``) removed from headers, the URL and both bodies (idempotent)."""
+        secrets = tuple(secrets)
         return dataclasses.replace(
             self,
-            url=redact_text(self.url),
-            path=redact_text(self.path),
-            request_headers={k: _redact_header(k, v) for k, v in self.request_headers.items()},
-            response_headers={k: _redact_header(k, v) for k, v in self.response_headers.items()},
-            request_body=_redact_value(self.request_body),
-            body=_redact_value(self.body),
+            url=redact_text(self.url, secrets),
+            path=redact_text(self.path, secrets),
+            request_headers={k: _redact_header(k, v, secrets) for k, v in self.request_headers.items()},
+            response_headers={k: _redact_header(k, v, secrets) for k, v in self.response_headers.items()},
+            request_body=redact_value(self.request_body, secrets),
+            body=redact_value(self.body, secrets),
         )
 
     def evidence(self) -> dict[str, Any]:
@@ -193,6 +178,7 @@ class Observation:
         scenario: str | None = None,
         operation_id: str | None = None,
         source: str = "probe",
+        secrets: Iterable[str] = (),
     ) -> Observation:
         """From a read httpx response (its ``request`` included)."""
         request = response.request
@@ -225,7 +211,7 @@ class Observation:
             scenario=scenario,
             operation_id=operation_id,
             source=source,
-        ).redact()
+        ).redact(secrets)
 
     @classmethod
     def from_har_entry(
@@ -282,6 +268,7 @@ class Observation:
         scenario: str | None = None,
         operation_id: str | None = None,
         source: str = "webhook",
+        secrets: Iterable[str] = (),
     ) -> Observation:
         """From a request a local receiver got (a webhook) and the status it answered."""
         request_headers = _headers(headers)
@@ -297,7 +284,7 @@ class Observation:
             scenario=scenario,
             operation_id=operation_id,
             source=source,
-        ).redact()
+        ).redact(secrets)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

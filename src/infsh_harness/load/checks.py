@@ -4,7 +4,10 @@ A load process can send thousands of requests a second and its own CPU is the li
 here builds objects per response: bodies are parsed with orjson and checked by validators compiled
 ahead (jsonschema_rs, in Rust). What counts as documented — the status codes of each operation, the
 schema of each body, the terminal statuses — is read from ``openapi/tasks.yaml``; a failure message
-names the operation, the status and, when a prose rule is broken, the rule's id.
+names the operation, the status and, when a prose rule is broken, the rule's id. Each rule's decision
+is the rule engine's (:mod:`infsh_harness.rules.predicates`, on plain values); a body that breaks
+only a convention of the spec (an ``x-source`` of kind convention, such as a timestamp without its
+offset) is no failure: the contract suite reports those as ``differs``.
 
 Messages are kept stable (no task ids in them) so locust groups repeated failures into one row.
 """
@@ -18,6 +21,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from infsh_harness.rules import predicates
 from infsh_harness.spec import Spec
 
 __all__ = ["Checked", "ResponseChecks"]
@@ -41,8 +45,8 @@ class ResponseChecks:
         self.rules = {
             rule_id: spec.rule(rule_id).id
             for rule_id in (
-                "run-waits-by-default", "status-order", "status-known", "cancel-running", "cancel-idempotent",
-                "stable-fields", "json-content-type", "one-webhook", "webhook-matches-task",
+                "run-waits-by-default", "status-order", "terminal-final", "status-known", "cancel-running",
+                "cancel-flag", "stable-fields", "json-content-type", "one-webhook", "webhook-matches-task",
             )
         }  # fmt: skip
         self._documented: dict[str, frozenset[int]] = {}
@@ -86,24 +90,26 @@ class ResponseChecks:
             data = orjson.loads(body or b"")
         except orjson.JSONDecodeError:
             return None, f"{where}: body is not JSON"
-        media = (content_type or "").split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
+        media = predicates.media_type(content_type)
+        if not predicates.is_json_media_type(media):
             return None, f"[{self.rules['json-content-type']}] {where}: content type {media or 'missing'}"
         schema = self._validators.get((operation_id, status))
         if schema is not None:
             schema_name, validator = schema
-            if not validator.is_valid(data):
-                return None, f"{where}: body breaks {schema_name}: {self._first_error(validator, data)}"
+            if not validator.is_valid(data) and (error := self._stated_error(validator, data)) is not None:
+                return None, f"{where}: body breaks {schema_name}: {error}"
         if not 200 <= status < 300:
             return None, f"{where}: {self._error_text(data)}"
         return data, None
 
-    @staticmethod
-    def _first_error(validator: Any, data: Any) -> str:
+    def _stated_error(self, validator: Any, data: Any) -> str | None:
+        """The first way ``data`` breaks what the pages state (only called once it is invalid: rare)."""
         for error in validator.iter_errors(data):
-            path = "/".join(map(str, error.instance_path)) or "<root>"
-            return f"{path}: {error.message}"
-        return "invalid"
+            _, source = self.spec.source_at(error.schema_path)
+            if source is None or not source.is_convention:
+                path = "/".join(map(str, error.instance_path)) or "<root>"
+                return f"{path}: {error.message}"
+        return None
 
     @staticmethod
     def _error_text(data: Any) -> str:
@@ -120,7 +126,7 @@ class ResponseChecks:
     def run_waited(self, task: Mapping[str, Any]) -> str | None:
         """A run without ``wait=false`` must answer with a terminal task."""
         status = task["status"]
-        if status in self.terminal:
+        if predicates.run_waited(status, self.terminal):
             return None
         return f"[{self.rules['run-waits-by-default']}] runTask 200: status {self.status_name(status)} is not terminal"
 
@@ -130,13 +136,13 @@ class ResponseChecks:
         return f"[{self.rules['stable-fields']}] {operation_id} 200: answered another task's id"
 
     def advance(self, previous: int, current: int) -> str | None:
-        """A later read never shows an earlier status than one already seen."""
-        if previous in self.terminal and current != previous:
+        """A later read never shows an earlier status than one already seen, nor leaves a terminal one."""
+        if not predicates.terminal_kept(previous if previous in self.terminal else None, current):
             return (
-                f"[{self.rules['status-order']}] getTask 200: terminal {self.status_name(previous)} "
+                f"[{self.rules['terminal-final']}] getTask 200: terminal {self.status_name(previous)} "
                 f"became {self.status_name(current)}"
             )
-        if self.rank[current] < self.rank[previous]:
+        if not predicates.status_advances(self.rank[previous], self.rank[current]):
             return (
                 f"[{self.rules['status-order']}] getTask 200: {self.status_name(previous)} "
                 f"went back to {self.status_name(current)}"
@@ -147,9 +153,9 @@ class ResponseChecks:
         """A cancel leaves the task terminal (Cancelled, or the status it had already ended in), and
         ``cancelled`` is true exactly when that status is Cancelled."""
         status, cancelled = result["status"], result["cancelled"]
-        if cancelled != (status == self.cancelled):
+        if not predicates.cancel_flag_matches(status, cancelled, self.cancelled):
             return (
-                f"[{self.rules['cancel-idempotent']}] cancelTask 200: cancelled={cancelled} "
+                f"[{self.rules['cancel-flag']}] cancelTask 200: cancelled={cancelled} "
                 f"with status {self.status_name(status)}"
             )
         if status not in self.terminal:
@@ -164,9 +170,10 @@ class ResponseChecks:
         except orjson.JSONDecodeError:
             return None, f"[{self.rules['webhook-matches-task']}] taskCompleted: payload is not JSON"
         if not self._webhook_validator.is_valid(data):
-            detail = self._first_error(self._webhook_validator, data)
-            rule = self.rules["webhook-matches-task"]
-            return None, f"[{rule}] taskCompleted: payload breaks {self.webhook_schema}: {detail}"
+            detail = self._stated_error(self._webhook_validator, data)
+            if detail is not None:
+                rule = self.rules["webhook-matches-task"]
+                return None, f"[{rule}] taskCompleted: payload breaks {self.webhook_schema}: {detail}"
         return data, None
 
     @staticmethod

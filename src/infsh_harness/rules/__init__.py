@@ -1,20 +1,22 @@
-"""The documented contract's rules as small typed checks, each raising a :class:`ContractViolation`.
+"""Every rule of the contract once, as small typed functions; each failure names its rule and source.
 
-* ``responses``  rules one exchange can break, ``(spec, observation) -> None``, by rule id
-* ``history``    rules spanning reads of one task: a ledger fed exchanges in the order answered
-* ``webhooks``   one delivery per terminal task, reporting its final state
-* ``target``     a raw driver of the server under test, answering observations
-* ``journeys``   the scripted task walks the lifecycle tests read
-* ``run_requests`` run bodies the spec refuses (derived from its request schema), and the checks of refusing them
-* ``schemathesis_checks`` / ``schemathesis_run``  the same rules inside schemathesis, and running ``st``
-* ``settings`` / ``summary``  one run of the suite: how it is set up, and its Markdown/JSON summary
+* ``predicates``  each rule's decision on plain values (the load validators and the drift reporter
+  call these directly, for speed and for one answer everywhere)
+* ``responses``   rules one exchange can break, ``(spec, observation) -> bool``, by rule id
+* ``requests``    requests a server must refuse: invalid runs (by the source of the constraint they
+  break), unknown apps and tasks, other keys' tasks
+* ``history``     rules spanning reads of one task: a ledger fed exchanges in the order answered
+* ``webhooks``    one delivery per terminal task, reporting its final state
+* ``verdicts``    honoured / broken / differs / unchecked, from what the checks found and where each
+  rule comes from (``documented``, ``http`` or ``convention``), and a run's exit code
 
 Rules, statuses and field lists come from ``openapi/tasks.yaml`` (``x-contract-rules``); a failure's
-message starts with the rule's id and title. ``contract_tests/`` is the suite built from these.
+message starts with the rule's id and title, and the violation carries the rule with its source.
 """
 
 from infsh_harness.rules.history import HISTORY_RULES, TaskLedger
 from infsh_harness.rules.responses import RESPONSE_RULES
+from infsh_harness.rules.verdicts import RuleResult, Tally, Verdict, exit_code, fails_run
 from infsh_harness.rules.violation import ContractViolation, violation
 from infsh_harness.rules.webhooks import check_one_webhook, check_webhook_matches_task
 
@@ -22,8 +24,13 @@ __all__ = [
     "HISTORY_RULES",
     "RESPONSE_RULES",
     "ContractViolation",
+    "RuleResult",
+    "Tally",
     "TaskLedger",
+    "Verdict",
     "check_one_webhook",
     "check_webhook_matches_task",
+    "exit_code",
+    "fails_run",
     "violation",
 ]

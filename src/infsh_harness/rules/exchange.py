@@ -9,10 +9,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from infsh_harness.http.observation import Observation
+from infsh_harness.rules.predicates import is_whole_status
 from infsh_harness.spec import Spec
 
 __all__ = [
     "applies",
+    "documented_path",
     "is_success",
     "operation_of",
     "path_params",
@@ -44,6 +46,14 @@ def operation_of(spec: Spec, obs: Observation) -> str | None:
     return None
 
 
+def documented_path(spec: Spec, path: str) -> str | None:
+    """The spec's path template ``path`` falls under (``/tasks/{id}``), whatever the method; ``None`` if none."""
+    for _, pattern, operation_id, _ in _templates(spec):
+        if pattern.match(path):
+            return spec.operation(operation_id).path
+    return None
+
+
 def path_params(spec: Spec, obs: Observation) -> dict[str, str]:
     """The path parameters of the documented operation ``obs`` exercised (``{"id": ...}``)."""
     operation_id = operation_of(spec, obs)
@@ -56,11 +66,7 @@ def path_params(spec: Spec, obs: Observation) -> dict[str, str]:
 
 def status_code(value: Any) -> int | None:
     """A JSON ``status`` as a whole number: ``9`` and ``9.0`` alike (JSON Schema's ``integer``), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    return value
+    return is_whole_status(value)
 
 
 def _webhook_ids(spec: Spec) -> frozenset[str]:

@@ -4,18 +4,22 @@
 and whether a cancel answered Cancelled; it returns every rule the new exchange breaks given what
 came before. ``record`` raises the first of them (optionally only for some rules), which is what
 the lifecycle tests and the schemathesis check call. Feed it exchanges in the order they were
-answered: the ledger reads "later" as "fed later".
+answered: the ledger reads "later" as "fed later". ``checks`` counts, per rule, the comparisons
+made (a read compared with an earlier one): the evidence a verdict counts. The decisions are
+:mod:`~infsh_harness.rules.predicates`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from infsh_harness.http.observation import Observation
-from infsh_harness.rules.exchange import operation_of, path_params, payload_of, status_code
+from infsh_harness.rules import predicates
+from infsh_harness.rules.exchange import is_success, operation_of, path_params, payload_of, status_code
 from infsh_harness.rules.responses import same_value, status_label
 from infsh_harness.rules.violation import ContractViolation, violation
 from infsh_harness.spec import Spec
@@ -43,6 +47,7 @@ class TaskLedger:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.tasks: dict[str, TaskRecord] = {}
+        self.checks: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stable_fields: tuple[str, ...] = tuple(spec.rule("stable-fields").params.get("fields", ()))
         self._cancelled = spec.status("CANCELLED")
@@ -56,6 +61,8 @@ class TaskLedger:
     def observe(self, obs: Observation) -> list[ContractViolation]:
         payload = payload_of(self.spec, obs)
         operation_id = operation_of(self.spec, obs)
+        if operation_id == "cancelTask" and payload is None and not is_success(obs):
+            return self._refused_cancel(obs)
         if payload is None or operation_id not in ("runTask", "getTask", "cancelTask"):
             return []
         task_id, status = payload.get("id"), status_code(payload.get("status"))
@@ -78,11 +85,26 @@ class TaskLedger:
     def get(self, task_id: str) -> TaskRecord | None:
         return self.tasks.get(task_id)
 
+    def _refused_cancel(self, obs: Observation) -> list[ContractViolation]:
+        """A cancel of a task the ledger saw end, answered with an error (a 409, say)."""
+        record = self.tasks.get(path_params(self.spec, obs).get("id", ""))
+        if record is None or record.terminal is None or obs.status_code in (401, 403, 404):
+            return []
+        with self._lock:
+            self.checks["cancel-idempotent"] += 1
+        detail = (
+            f"cancelling task {record.task_id}, already {status_label(self.spec, record.terminal)}, "
+            f"got {obs.status_code}"
+        )
+        return [violation(self.spec, "cancel-idempotent", detail, obs)]
+
     # --- the rules ------------------------------------------------------------------------------
     def _status_rules(self, record: TaskRecord, status: int, obs: Observation) -> list[ContractViolation]:
         spec, task = self.spec, record.task_id
         before = status_label(spec, record.terminal)
-        if record.terminal is not None and status != record.terminal:
+        if record.terminal is not None:
+            self.checks["cancel-running" if record.cancelled_by_request else "terminal-final"] += 1
+        if not predicates.terminal_kept(record.terminal, status):
             if record.cancelled_by_request:
                 now = status_label(spec, status)
                 detail = f"task {task} was cancelled (the cancel answered {before}) but now reads {now}"
@@ -91,7 +113,8 @@ class TaskLedger:
             return [violation(spec, "terminal-final", detail, obs)]
         if status not in spec.status_codes or record.highest is None:
             return []
-        if spec.status_rank(status) < record.highest:
+        self.checks["status-order"] += 1
+        if not predicates.status_advances(record.highest, spec.status_rank(status)):
             seen = " -> ".join(str(s) for s in [*record.statuses[-4:], status])
             detail = f"task {task} went back to {status_label(spec, status)} (statuses read: {seen})"
             return [violation(spec, "status-order", detail, obs)]
@@ -101,11 +124,14 @@ class TaskLedger:
         self, record: TaskRecord, status: int, payload: Mapping[str, Any], obs: Observation
     ) -> list[ContractViolation]:
         spec, found = self.spec, []
-        if record.terminal is None and status != self._cancelled:
-            if status not in spec.terminal_statuses:  # the task may have finished first: a race, not a bug
+        if record.terminal is None:
+            self.checks["cancel-running"] += 1
+            # the task may have finished first (a race, not a bug): then it answers that end
+            if status not in spec.terminal_statuses:
                 detail = f"cancelling running task {record.task_id} answered {status_label(spec, status)}"
                 found.append(violation(spec, "cancel-running", detail, obs))
         if record.terminal is not None:
+            self.checks["cancel-idempotent"] += 1
             answer = {"status": status, "cancelled": payload.get("cancelled")}
             if record.terminal_cancel is not None and answer != record.terminal_cancel:
                 detail = (
@@ -124,6 +150,8 @@ class TaskLedger:
         self, record: TaskRecord, payload: Mapping[str, Any], obs: Observation
     ) -> list[ContractViolation]:
         found = []
+        if record.stable:
+            self.checks["stable-fields"] += 1
         for name in self._stable_fields:
             before = record.stable.get(name, _MISSING)
             now = payload.get(name)

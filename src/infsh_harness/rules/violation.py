@@ -1,9 +1,9 @@
-"""The one failure every contract check raises: :class:`ContractViolation`, naming a documented rule."""
+"""The one failure every contract check raises: :class:`ContractViolation`, naming a rule and its source."""
 
 from __future__ import annotations
 
 from infsh_harness.http.observation import Observation
-from infsh_harness.spec import Rule, Spec
+from infsh_harness.spec import Rule, Source, Spec
 
 __all__ = ["ContractViolation", "violation"]
 
@@ -13,8 +13,9 @@ class ContractViolation(AssertionError):
 
     The message starts with the rule's id and title (``[status-order] A task's statuses only
     advance...: detail``), so a failure names the rule wherever it is printed: pytest, a
-    schemathesis report, the Markdown summary. It subclasses ``AssertionError`` because that is
-    what pytest and schemathesis both treat as a failed check (not a crash).
+    schemathesis report, the Markdown summary; the rule carries its source (documented, http or
+    convention), which decides whether the violation fails a run. It subclasses ``AssertionError``
+    because that is what pytest and schemathesis both treat as a failed check (not a crash).
     """
 
     def __init__(self, rule: Rule, detail: str, evidence: Observation | None = None) -> None:
@@ -28,7 +29,11 @@ class ContractViolation(AssertionError):
     def rule_id(self) -> str:
         return self.rule.id
 
+    @property
+    def source(self) -> Source:
+        return self.rule.source
+
 
 def violation(spec: Spec, rule_id: str, detail: str, evidence: Observation | None = None) -> ContractViolation:
-    """The failure for ``rule_id`` (its title read from the spec)."""
+    """The failure for ``rule_id`` (its title and source read from the spec)."""
     return ContractViolation(spec.rule(rule_id), detail, evidence)

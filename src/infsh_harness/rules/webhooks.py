@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infsh_harness.http.observation import Observation
-from infsh_harness.rules.exchange import status_code
+from infsh_harness.rules import predicates
 from infsh_harness.rules.responses import parse_timestamp, same_value, status_label
 from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
@@ -16,10 +16,10 @@ __all__ = ["WEBHOOK_SCHEMA", "check_one_webhook", "check_webhook_matches_task"]
 WEBHOOK_SCHEMA = "WebhookPayload"
 
 
-def check_one_webhook(spec: Spec, task_id: str, deliveries: Sequence[Observation], deadline_s: float) -> None:
+def check_one_webhook(spec: Spec, task_id: str, deliveries: Sequence[Observation], deadline_s: float) -> bool:
     """``deliveries`` are every POST received for the task up to ``deadline_s`` after it was terminal."""
-    if len(deliveries) == 1:
-        return
+    if predicates.one_delivery(len(deliveries)):
+        return True
     if not deliveries:
         detail = f"no webhook for terminal task {task_id} within {deadline_s:g} s"
     else:
@@ -27,13 +27,14 @@ def check_one_webhook(spec: Spec, task_id: str, deliveries: Sequence[Observation
     raise violation(spec, "one-webhook", detail, deliveries[-1] if deliveries else None)
 
 
-def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: Observation) -> None:
-    """The payload is a valid ``WebhookPayload`` for the task ``final`` (its terminal ``GET`` body)."""
+def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: Observation) -> bool:
+    """The payload is a valid ``WebhookPayload`` (as far as the page states it; the timestamps' RFC 3339
+    profile is rule ``timestamps-offset``'s) for the task ``final``, its terminal ``GET`` body."""
     task_id = final.get("id")
     payload = delivery.request_body if delivery.request_body_is_json else None
     if not isinstance(payload, Mapping):
         raise violation(spec, "webhook-matches-task", f"the webhook for task {task_id} is not a JSON object", delivery)
-    problems = spec.validate(WEBHOOK_SCHEMA, dict(payload))
+    problems = spec.validate(WEBHOOK_SCHEMA, dict(payload), conventions=False)
     if problems:
         detail = f"the webhook for task {task_id} is not a valid {WEBHOOK_SCHEMA}: {'; '.join(problems[:3])}"
         raise violation(spec, "webhook-matches-task", detail, delivery)
@@ -41,7 +42,7 @@ def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: O
         raise violation(
             spec, "webhook-matches-task", f"the webhook for task {task_id} names task {payload['id']}", delivery
         )
-    if status_code(payload["status"]) != status_code(final.get("status")):
+    if not predicates.webhook_status_matches(payload["status"], final.get("status")):
         detail = (
             f"the webhook for task {task_id} reports {status_label(spec, payload['status'])}, "
             f"GET reads {status_label(spec, final.get('status'))}"
@@ -61,6 +62,7 @@ def check_webhook_matches_task(spec: Spec, final: Mapping[str, Any], delivery: O
             f"before created_at {payload['created_at']}"
         )
         raise violation(spec, "webhook-matches-task", detail, delivery)
+    return True
 
 
 def _stable_fields(spec: Spec) -> list[str]:

@@ -1,8 +1,10 @@
-"""The documented contract: the spec (:mod:`~infsh_harness.spec.loader`) and the documentation's
-own tables it is checked against (:mod:`~infsh_harness.spec.documented`)."""
+"""The documented contract: the spec (:mod:`~infsh_harness.spec.loader`), where each of its rules and
+constraints comes from (:mod:`~infsh_harness.spec.sources`), and the documentation's own tables it
+is checked against (:mod:`~infsh_harness.spec.documented`)."""
 
 from infsh_harness.spec.loader import (
     DEFAULT_SPEC_PATH,
+    ConstraintError,
     Operation,
     Rule,
     Spec,
@@ -10,5 +12,16 @@ from infsh_harness.spec.loader import (
     StatusInfo,
     load_spec,
 )
+from infsh_harness.spec.sources import Source
 
-__all__ = ["DEFAULT_SPEC_PATH", "Operation", "Rule", "Spec", "SpecError", "StatusInfo", "load_spec"]
+__all__ = [
+    "DEFAULT_SPEC_PATH",
+    "ConstraintError",
+    "Operation",
+    "Rule",
+    "Source",
+    "Spec",
+    "SpecError",
+    "StatusInfo",
+    "load_spec",
+]

@@ -7,7 +7,7 @@ rules (``x-contract-rules``); none of them copies a status number or a field lis
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from infsh_harness import data
+from infsh_harness.spec.sources import Source, SourceError, parse_source, x_sources
 
 __all__ = [
     "DEFAULT_SPEC_PATH",
+    "ConstraintError",
     "Operation",
     "Rule",
     "Spec",
@@ -53,10 +55,32 @@ class Rule:
     title: str
     description: str
     applies_to: tuple[str, ...]
+    source: Source
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         return f"[{self.id}] {self.title}"
+
+    @property
+    def is_convention(self) -> bool:
+        return self.source.is_convention
+
+
+@dataclass(frozen=True)
+class ConstraintError:
+    """One way an instance breaks a schema, and where that constraint comes from.
+
+    ``source`` is the nearest ``x-source`` enclosing the broken keyword (``None``: the pages state
+    it); ``pointer`` is the JSON pointer of the node that carries it (or of the keyword's node)."""
+
+    message: str
+    keyword: str
+    pointer: str
+    source: Source | None
+
+    @property
+    def is_convention(self) -> bool:
+        return self.source is not None and self.source.is_convention
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,7 @@ class Spec:
         )
         self.statuses = self._read_statuses()
         self.rules = self._read_rules()
+        self.x_sources = self._read_x_sources()
 
     # --- statuses -------------------------------------------------------------------------
     def _read_statuses(self) -> tuple[StatusInfo, ...]:
@@ -138,13 +163,20 @@ class Spec:
         rules: dict[str, Rule] = {}
         for raw in self.document.get("x-contract-rules", []):
             params = {
-                k: v for k, v in raw.items() if k not in {"id", "title", "description", "applies-to"}
+                k: v for k, v in raw.items() if k not in {"id", "title", "description", "applies-to", "source"}
             }
+            if "source" not in raw:
+                raise SpecError(f"rule {raw.get('id')} of x-contract-rules has no source")
+            try:
+                source = parse_source(raw["source"], f"rule {raw.get('id')}")
+            except SourceError as exc:
+                raise SpecError(str(exc)) from None
             rule = Rule(
                 id=raw["id"],
                 title=raw["title"],
                 description=str(raw.get("description", "")).strip(),
                 applies_to=tuple(raw.get("applies-to", ())),
+                source=source,
                 params=params,
             )
             if rule.id in rules:
@@ -157,6 +189,53 @@ class Spec:
             return self.rules[rule_id]
         except KeyError:
             raise SpecError(f"x-contract-rules has no rule {rule_id!r}") from None
+
+    # --- sources --------------------------------------------------------------------------
+    def _read_x_sources(self) -> dict[str, Source]:
+        found: dict[str, Source] = {}
+        for pointer, raw in x_sources({k: v for k, v in self.document.items() if k != "x-contract-rules"}):
+            try:
+                found[pointer] = parse_source(raw, f"x-source at {pointer}")
+            except SourceError as exc:
+                raise SpecError(str(exc)) from None
+        return found
+
+    def sources(self) -> dict[str, Source]:
+        """Every source of the spec: ``rule <id>`` for rules, the JSON pointer for each ``x-source``."""
+        return {**{f"rule {r.id}": r.source for r in self.rules.values()}, **self.x_sources}
+
+    def convention_rule(self, pointer: str) -> Rule | None:
+        """The convention rule whose ``constraints`` cover the ``x-source`` at ``pointer``."""
+        for rule in self.rules.values():
+            for prefix in rule.params.get("constraints", ()):
+                if pointer == prefix or pointer.startswith(prefix + "/"):
+                    return rule
+        return None
+
+    def source_at(self, path: Sequence[Any], start: str = "#") -> tuple[str, Source | None]:
+        """The nearest ``x-source`` over the schema keyword at ``path`` (a validator's schema path) from ``start``.
+
+        ``$ref`` s on the way are followed where the next step is not in the node itself, as
+        jsonschema leaves them out of its paths. Answers ``(pointer, source)``; ``source`` is
+        ``None`` when no node on the way has an ``x-source`` (the pages state the constraint)."""
+        pointer, node = start, self._pointer(start) if start != "#" else self.document
+        found: tuple[str, Source | None] = (pointer, self.x_sources.get(pointer))
+        steps = [p for p in path[:-1] if p != "$ref"] if path and path[0] == "$ref" else list(path[:-1])
+        for step in steps:
+            while isinstance(node, Mapping) and step not in node and isinstance(node.get("$ref"), str):
+                pointer = node["$ref"].split("#", 1)[-1]
+                pointer, node = f"#{pointer}", self._pointer(f"#{pointer}")
+                found = (pointer, self.x_sources[pointer]) if pointer in self.x_sources else found
+            if isinstance(node, list) and isinstance(step, int) and step < len(node):
+                node = node[step]
+            elif isinstance(node, Mapping) and step in node:
+                node = node[step]
+            else:
+                break
+            pointer = f"{pointer}/{str(step).replace('~', '~0').replace('/', '~1')}"
+            if pointer in self.x_sources:
+                found = (pointer, self.x_sources[pointer])
+        return found if found[1] is not None else (pointer, None)
 
     # --- operations -----------------------------------------------------------------------
     @functools.cached_property
@@ -221,10 +300,23 @@ class Spec:
             {"$ref": ref}, registry=self._registry, format_checker=cls.FORMAT_CHECKER
         )
 
-    def validate(self, schema_name: str, instance: Any) -> list[str]:
-        """Messages for every way ``instance`` breaks ``schema_name`` (empty when valid)."""
+    def constraint_errors(self, schema_name: str, instance: Any) -> list[ConstraintError]:
+        """Every way ``instance`` breaks ``schema_name``, each with the source of the constraint it breaks."""
         errors = sorted(self.validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
-        return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+        out = []
+        for e in errors:
+            pointer, source = self.source_at(list(e.relative_schema_path), f"#/components/schemas/{schema_name}")
+            message = f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            out.append(ConstraintError(message, str(e.validator), pointer, source))
+        return out
+
+    def validate(self, schema_name: str, instance: Any, *, conventions: bool = True) -> list[str]:
+        """Messages for every way ``instance`` breaks ``schema_name`` (empty when valid); with
+        ``conventions=False`` only the constraints the pages state (no convention ``x-source``)."""
+        if conventions:
+            errors = sorted(self.validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
+            return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+        return [e.message for e in self.constraint_errors(schema_name, instance) if not e.is_convention]
 
     def response_schema_name(self, operation_id: str, status_code: str) -> str | None:
         """The component schema name behind one response (``None`` if it has no JSON body)."""
