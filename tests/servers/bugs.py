@@ -103,9 +103,14 @@ async def _status_backwards(proxy: SeededProxy, ex: Exchange, answer: Answer) ->
     if body is None or state is None:
         return
     status = body["status"]
-    if status not in TERMINAL and SPEC.status_rank(status) >= 2 and state.gets % 2 == 0:
-        body["status"] = SPEC.status_codes[SPEC.status_rank(status) - 1]
+    if status in TERMINAL or status not in SPEC.status_codes:
+        return
+    # every other read goes one status below the highest one shown, however far apart the reads are
+    if state.gets % 2 == 0 and state.shown_rank >= 1:
+        body["status"] = SPEC.status_codes[state.shown_rank - 1]
         answer.set_json(body)
+    else:
+        state.shown_rank = max(state.shown_rank, SPEC.status_rank(status))
 
 
 async def _terminal_not_final(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:

@@ -71,6 +71,7 @@ class TaskState:
     id: str
     owner: str | None = None
     gets: int = 0  # reads through the proxy
+    shown_rank: int = -1  # the highest status rank the proxy has shown for it
     terminal: int | None = None  # the upstream's terminal status, once seen
     cancelled_by_request: bool = False  # a cancel of it running answered Cancelled
     forced: int | None = None  # a status the proxy shows from now on (a cancel it made up)
