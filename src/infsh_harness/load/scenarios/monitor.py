@@ -1,0 +1,118 @@
+"""A locust process that watches itself: its CPU use each second and its schedules' counts (not a scenario).
+
+A load generator whose own CPU is saturated queues its work: the latencies it reports then include
+its own queueing, which is not the server's. Each locust process therefore samples the CPU time it
+used (``os.times()``: user + system, every thread) once a second while the test runs, as a share
+of one core, and keeps the :class:`ArrivalCounts` of its schedulers (open model). Workers send
+theirs to the master with every report; the master (or the only process) writes
+``PREFIX_generator.json`` when it quits, which the harness judges (``load/validity.py``)::
+
+    {"model": "open", "started_at": 1700000000.1, "stopped_at": 1700000030.2,
+     "processes": [{"node": "local", "runs_users": true, "cpu": [0.21, 0.25, ...],
+                    "arrivals": {"rate": 10.0, "planned": 300, ...} | null}]}
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import gevent
+import orjson
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from infsh_harness.load.arrivals import ArrivalCounts
+
+__all__ = ["GeneratorMonitor"]
+
+log = logging.getLogger("infsh_harness.load")
+
+_SAMPLE_S = 1.0
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class GeneratorMonitor:
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.cpu: list[float] = []
+        self.schedules: list[ArrivalCounts] = []  # live counts of this process' schedulers
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self.others: dict[str, dict[str, Any]] = {}  # the master's copy of each worker's last snapshot
+        self._sampler: gevent.Greenlet | None = None
+        self._node = "local"
+        self._runs_users = True
+
+    def attach(self, environment: Environment) -> None:
+        if isinstance(environment.runner, MasterRunner):
+            self._node, self._runs_users = "master", False
+        elif isinstance(environment.runner, WorkerRunner):
+            self._node = f"worker {environment.runner.client_id}"
+        events = environment.events
+        events.test_start.add_listener(self.on_test_start)
+        events.test_stop.add_listener(self.on_test_stop)
+        events.report_to_master.add_listener(self.on_report_to_master)
+        events.worker_report.add_listener(self.on_worker_report)
+        prefix = getattr(environment.parsed_options, "csv_prefix", None)
+        if prefix and not isinstance(environment.runner, WorkerRunner):
+            events.quit.add_listener(lambda **_kw: self.write(f"{prefix}_generator.json"))
+
+    def on_test_start(self, **_kw: Any) -> None:
+        self.cpu = []
+        self.started_at, self.stopped_at = time.time(), None
+        if self._sampler is None or self._sampler.dead:
+            self._sampler = gevent.spawn(self._sample)
+
+    def on_test_stop(self, **_kw: Any) -> None:
+        self.stopped_at = time.time()
+        if self._sampler is not None:
+            self._sampler.kill(block=False)
+
+    def _sample(self) -> None:
+        """One CPU share per second until the test stops (killed by ``on_test_stop``)."""
+        last_cpu, last_wall = _cpu_seconds(), time.perf_counter()
+        while True:
+            gevent.sleep(_SAMPLE_S)
+            cpu, wall = _cpu_seconds(), time.perf_counter()
+            if wall > last_wall:
+                self.cpu.append(round((cpu - last_cpu) / (wall - last_wall), 3))
+            last_cpu, last_wall = cpu, wall
+
+    def snapshot(self) -> dict[str, Any]:
+        arrivals: ArrivalCounts | None = None
+        for counts in self.schedules:
+            arrivals = counts if arrivals is None else arrivals.merge(counts)
+        return {
+            "node": self._node,
+            "runs_users": self._runs_users,
+            "cpu": list(self.cpu),
+            "arrivals": None if arrivals is None else arrivals.to_json(),
+        }
+
+    def on_report_to_master(self, data: dict[str, Any], **_kw: Any) -> None:
+        data["infsh_generator"] = self.snapshot()
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+        snapshot = data.get("infsh_generator")
+        if isinstance(snapshot, dict):
+            self.others[client_id] = snapshot
+
+    def write(self, path: str) -> None:
+        report = {
+            "model": self.model,
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at or time.time(),
+            "processes": [self.snapshot(), *self.others.values()],
+        }
+        try:
+            with open(path, "wb") as f:
+                f.write(orjson.dumps(report))
+        except OSError as exc:
+            log.error("could not write %s: %s", path, exc)
