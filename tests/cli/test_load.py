@@ -6,6 +6,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infsh_harness.cli import main
 from infsh_harness.load.processes import is_loopback_url, parse_duration
@@ -159,3 +161,68 @@ def test_plan_local_workers_reach_the_master_where_it_listens(tmp_path: Path, bi
     options = LoadOptions(out=tmp_path, environ={}, workers=1, remote_workers=2, master_bind=bind, master_port=5557)
     (worker,) = plan_scenario(options, "run_poll", "http://h").workers
     assert worker[worker.index("--master-host") + 1] == master_host
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "sets no objective: a run would judge nothing"),
+        (b"run_poll:\n  requests: {max_error_rate: 0}\n", "sets no objective for run_wait: nothing would be judged"),
+        (b"run_wiat:\n  requests: {max_error_rate: 0}\n", "names an unknown scenario 'run_wiat'"),
+        (b"run_wait:\n  requests: {p95: .nan}\n", "expected a finite non-negative number, not 'nan'"),
+        (b"\x00\x01\x02\xff\xfe binary", "is not UTF-8 text"),
+    ],
+)
+def test_load_refuses_an_slo_file_that_would_judge_nothing_or_wrongly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_bytes(content)
+    err = _refused(capsys, "--scenario", "run_wait", "--slo", str(slo), "--out", str(tmp_path / "out"))
+    assert message in err
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+def test_load_refuses_an_unreadable_slo_file_and_history(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "cannot read SLO file" in _refused(capsys, "--slo", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert "is a directory, not a file" in _refused(capsys, "--history", str(tmp_path), "--out", str(tmp_path / "o"))
+    missing = ["--history", str(tmp_path / "h.sqlite"), "--baseline", "4", "--out", str(tmp_path / "o")]
+    assert "names no run" in _refused(capsys, *missing)
+    not_history = tmp_path / "notes.txt"
+    not_history.write_text("hello\n" * 100, encoding="utf-8")
+    assert "not a database" in _refused(capsys, "--history", str(not_history), "--out", str(tmp_path / "o"))
+
+
+def test_plan_of_the_open_model_gives_each_process_its_share(tmp_path: Path) -> None:
+    options = LoadOptions(out=tmp_path, environ={}, rate=9.0, run_time_s=12, workers=3, max_in_flight=100, drain_s=4)
+    plan = plan_scenario(options, "run_wait", "http://h")
+    master = list(plan.master)
+    assert master[master.index("-u") + 1] == "3" and master[master.index("--stop-timeout") + 1] == "9"
+    for worker in plan.workers:
+        args = list(worker)
+        assert float(args[args.index("--arrival-rate") + 1]) == 3.0
+        assert args[args.index("--arrival-seconds") + 1] == "12" and args[args.index("--max-in-flight") + 1] == "34"
+    assert plan.start_allowance_s == 60 + 60 + 9
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.sampled_from(["--rate", "-u", "-r", "-t", "--host", "--max-in-flight", "--drain-s", "--workers",
+                                 "--master-port", "--web-port", "--history", "--baseline", "--min-change", "--slo",
+                                 "--poll-interval-ms", "--scenario", "--allow-remote", "--no-slo"])
+                | st.text(max_size=30), max_size=8))  # fmt: skip
+def test_no_argument_list_gives_a_traceback(argv: list[str], tmp_path: Path) -> None:
+    from infsh_harness.cli import build_parser
+    from infsh_harness.cli.load import _options
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(["load", *argv, "--out", str(tmp_path / "out")])
+    except SystemExit as exc:
+        assert exc.code == 2
+        return
+    try:
+        options = _options(args)
+    except ValueError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert options.run_time_s > 0 and (options.rate is None or options.rate > 0)

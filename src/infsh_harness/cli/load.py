@@ -131,6 +131,8 @@ def add_parser(subparsers: Any) -> None:
                    help="a regression is at least this much slower than the baseline (default 25%%)")
     p.add_argument("--min-change-ms", type=_interval_ms, default=10.0, metavar="MS",
                    help="... and at least this many milliseconds slower (default 10)")
+    p.add_argument("--judge-quantile", action="append", choices=("p50", "p95"), metavar="Q",
+                   help="quantiles whose regression fails the run: p50 (default), p95 (repeatable)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     p.add_argument("--poll-interval-ms", type=_interval_ms, help="run_poll: pause between polls (default 50)")
     p.add_argument("--ui", action="store_true", help="keep locust's web UI up during the run (on 127.0.0.1)")
@@ -252,7 +254,8 @@ def _options(args: argparse.Namespace) -> Any:
         poll_interval_ms=args.poll_interval_ms, locust_args=tuple(args.locust_arg), web_ui=args.ui,
         web_port=args.web_port, api_key=defaults.api_keys(os.environ)[0], environ=dict(os.environ),
         judge=not args.no_slo, history=Path(args.history) if args.history else None, baseline=args.baseline,
-        thresholds=Thresholds(min_relative=args.min_change, min_ms=args.min_change_ms),
+        thresholds=Thresholds(min_relative=args.min_change, min_ms=args.min_change_ms,
+                              judged=tuple(dict.fromkeys(args.judge_quantile or ["p50"]))),
         git_commit=git_commit(Path.cwd()) if args.history else None,
     )  # fmt: skip
 

@@ -122,7 +122,7 @@ def arrivals_json(report: GeneratorReport | None) -> dict[str, Any] | None:
 
 
 def generator_json(report: GeneratorReport | None) -> dict[str, Any] | None:
-    """Each locust process' CPU share of one core: mean and highest over the run's seconds."""
+    """Each locust process' CPU share of one core (and busy: CPU plus waiting for a core), over its seconds."""
     if report is None:
         return None
     return {
@@ -130,7 +130,9 @@ def generator_json(report: GeneratorReport | None) -> dict[str, Any] | None:
         "processes": [
             {"node": p.node, "runs_users": p.runs_users, "seconds": len(p.cpu),
              "cpu_mean": round(sum(p.cpu) / len(p.cpu), 3) if p.cpu else None,
-             "cpu_max": max(p.cpu) if p.cpu else None}
+             "cpu_max": max(p.cpu) if p.cpu else None,
+             "busy_mean": round(sum(p.busy) / len(p.busy), 3) if p.busy else None,
+             "busy_max": max(p.busy) if p.busy else None}
             for p in report.processes
         ],
     }  # fmt: skip
@@ -216,7 +218,7 @@ def _baseline_markdown(baseline: Mapping[str, Any] | None) -> list[str]:
         return ["## Baseline", "", baseline.get("message", ""), ""]
     lines = [f"## Compared with run {baseline['run_id']}", ""]
     lines += [f"- note: {n}" for n in baseline.get("notes", [])]
-    regressions = [c for c in baseline["comparisons"] if c["verdict"] == "regression"]
+    regressions = [c for c in baseline["comparisons"] if c["verdict"] == "regression" and c["judged"]]
     lines += [f"- **REGRESSION**: {c['message']}" for c in regressions]
     if not regressions:
         lines.append("- no regression")
@@ -224,7 +226,8 @@ def _baseline_markdown(baseline: Mapping[str, Any] | None) -> list[str]:
               "|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in baseline["comparisons"]:
         lines.append(f"| {c['scenario']} | `{c['measure']}` | {c['quantile']} | {_cell(c['baseline'])} | "
-                     f"{_cell(c['current'])} | {_change_cell(c)} | {c['verdict']} |")  # fmt: skip
+                     f"{_cell(c['current'])} | {_change_cell(c)} | {c['verdict']}"
+                     f"{'' if c['judged'] else ' (not judged)'} |")  # fmt: skip
     return [*lines, ""]
 
 

@@ -180,12 +180,14 @@ class Second:
 
 @dataclass(frozen=True)
 class ProcessReport:
-    """How one locust process fared: its CPU share of one core each second, its schedules' counts."""
+    """How one locust process fared each second, as shares of one core: the CPU it used, and that plus
+    the time it waited for a core while ready to run (``busy``); and its schedules' counts."""
 
     node: str
     runs_users: bool
     cpu: Sequence[float]
     arrivals: ArrivalCounts | None
+    busy: Sequence[float] = ()
 
 
 @dataclass(frozen=True)
@@ -362,7 +364,8 @@ def read_generator(path: Path) -> GeneratorReport | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         processes = [
             ProcessReport(str(p["node"]), bool(p["runs_users"]), [float(c) for c in p["cpu"]],
-                          None if p.get("arrivals") is None else ArrivalCounts.from_json(p["arrivals"]))
+                          None if p.get("arrivals") is None else ArrivalCounts.from_json(p["arrivals"]),
+                          [float(b) for b in p.get("busy") or p["cpu"]])
             for p in data["processes"]
         ]  # fmt: skip
         return GeneratorReport(str(data["model"]), float(data["started_at"] or 0.0), float(data["stopped_at"] or 0.0),

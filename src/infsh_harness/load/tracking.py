@@ -40,20 +40,20 @@ def _compare(summary: dict[str, Any], history: Path, baseline: RunInfo | None, r
                                "message": f"no earlier run in {history} to compare with: nothing compared"}  # fmt: skip
         return
     comparisons = compare(measures_of(history, baseline.id), records, thresholds)
-    regressions = [c for c in comparisons if c.verdict == "regression"]
+    regressions = [c for c in comparisons if c.verdict == "regression" and c.judged]
     summary["baseline"] = {
         "run_id": baseline.id,
         "started_at": baseline.started_at,
         "git_commit": baseline.git_commit,
         "thresholds": {"min_relative": thresholds.min_relative, "min_ms": thresholds.min_ms,
-                       "min_count": thresholds.min_count},  # fmt: skip
+                       "min_count": thresholds.min_count, "judged": list(thresholds.judged)},  # fmt: skip
         "notes": _notes(baseline, summary["settings"]),
         "comparisons": [c.as_json() for c in comparisons],
     }
     summary["regressions"] = [c.describe() for c in regressions]
     if regressions and summary["verdict"] in ("pass", "unjudged"):
         summary["verdict"] = "fail"
-    elif comparisons and summary["verdict"] == "unjudged":
+    elif any(c.judged and c.verdict != "not compared" for c in comparisons) and summary["verdict"] == "unjudged":
         summary["verdict"] = "pass"
 
 

@@ -3,8 +3,9 @@
 A load generator that cannot keep up measures itself: its queueing shows as the server's latency.
 A scenario's measurement is *not valid* (exit 3, ``docs/load.md``) when any of these holds:
 
-- a locust process that runs users spent at least :data:`SATURATED_CPU` of one core in more than
-  :data:`MAX_SATURATED_SHARE` of the run's seconds (sampled each second, ``scenarios/monitor.py``);
+- a locust process that runs users was busy — running, or ready to run and waiting for a core —
+  at least :data:`SATURATED_CPU` of one core in more than :data:`MAX_SATURATED_SHARE` of the
+  run's seconds (sampled each second, ``scenarios/monitor.py``);
 - open model: the achieved rate fell below :data:`MIN_ACHIEVED_SHARE` of the asked one (starts
   dropped because the pool of tasks in flight was full, or never made);
 - open model: more than :data:`MAX_LATE_SHARE` of the starts began over :data:`LATE_MS` after
@@ -53,13 +54,14 @@ class Validity:
 def _cpu_reasons(report: GeneratorReport) -> list[str]:
     reasons = []
     for process in report.processes:
-        if not process.runs_users or len(process.cpu) < MIN_SECONDS:
+        busy = process.busy or process.cpu
+        if not process.runs_users or len(busy) < MIN_SECONDS:
             continue
-        saturated = sum(1 for share in process.cpu if share >= SATURATED_CPU)
-        if saturated > MAX_SATURATED_SHARE * len(process.cpu):
+        saturated = sum(1 for share in busy if share >= SATURATED_CPU)
+        if saturated > MAX_SATURATED_SHARE * len(busy):
             reasons.append(
-                f"the load generator's CPU was saturated: locust process '{process.node}' used "
-                f">= {SATURATED_CPU:.0%} of a core in {saturated} of {len(process.cpu)} seconds; "
+                f"the load generator's CPU was saturated: locust process '{process.node}' ran or waited for "
+                f"a core >= {SATURATED_CPU:.0%} of the time in {saturated} of {len(busy)} seconds; "
                 "its own queueing would count as the server's latency (use --workers, or less load)"
             )
     return reasons

@@ -1,14 +1,23 @@
 """A locust process that watches itself: its CPU use each second and its schedules' counts (not a scenario).
 
 A load generator whose own CPU is saturated queues its work: the latencies it reports then include
-its own queueing, which is not the server's. Each locust process therefore samples the CPU time it
-used (``os.times()``: user + system, every thread) once a second while the test runs, as a share
-of one core, and keeps the :class:`ArrivalCounts` of its schedulers (open model). Workers send
-theirs to the master with every report; the master (or the only process) writes
-``PREFIX_generator.json`` when it quits, which the harness judges (``load/validity.py``)::
+its own queueing, which is not the server's. Each locust process therefore samples, once a second
+while the test runs, as shares of one core:
+
+- ``cpu``: the CPU time it used (``os.times()``: user + system, every thread);
+- ``busy``: that plus the time its main thread (where gevent runs every user) waited for a core
+  while ready to run (``/proc/self/schedstat``, Linux). On a machine shared with other jobs a
+  process with more work than a core may *get* 60% of one and wait the rest: it is as saturated
+  as one that runs 100%. Where schedstat is missing, ``busy`` is ``cpu``.
+
+A sample that could not be taken on time (the sampler is a greenlet too, and a starved process
+starves it) counts for every second it covers. Each process also keeps the
+:class:`ArrivalCounts` of its schedulers (open model). Workers send theirs to the master with
+every report; the master (or the only process) writes ``PREFIX_generator.json`` when it quits,
+which the harness judges (``load/validity.py``)::
 
     {"model": "open", "started_at": 1700000000.1, "stopped_at": 1700000030.2,
-     "processes": [{"node": "local", "runs_users": true, "cpu": [0.21, 0.25, ...],
+     "processes": [{"node": "local", "runs_users": true, "cpu": [0.21, ...], "busy": [0.22, ...],
                     "arrivals": {"rate": 10.0, "planned": 300, ...} | null}]}
 """
 
@@ -38,10 +47,20 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
+def _waited_seconds() -> float | None:
+    """Time the main thread spent ready to run but waiting for a core (``None`` without schedstat)."""
+    try:
+        with open("/proc/self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class GeneratorMonitor:
     def __init__(self, model: str) -> None:
         self.model = model
         self.cpu: list[float] = []
+        self.busy: list[float] = []
         self.schedules: list[ArrivalCounts] = []  # live counts of this process' schedulers
         self.started_at: float | None = None
         self.stopped_at: float | None = None
@@ -65,7 +84,7 @@ class GeneratorMonitor:
             events.quit.add_listener(lambda **_kw: self.write(f"{prefix}_generator.json"))
 
     def on_test_start(self, **_kw: Any) -> None:
-        self.cpu = []
+        self.cpu, self.busy = [], []
         self.started_at, self.stopped_at = time.time(), None
         if self._sampler is None or self._sampler.dead:
             self._sampler = gevent.spawn(self._sample)
@@ -76,14 +95,19 @@ class GeneratorMonitor:
             self._sampler.kill(block=False)
 
     def _sample(self) -> None:
-        """One CPU share per second until the test stops (killed by ``on_test_stop``)."""
-        last_cpu, last_wall = _cpu_seconds(), time.perf_counter()
+        """Shares of one core per second until the test stops (killed by ``on_test_stop``)."""
+        last_cpu, last_waited, last_wall = _cpu_seconds(), _waited_seconds(), time.perf_counter()
         while True:
             gevent.sleep(_SAMPLE_S)
-            cpu, wall = _cpu_seconds(), time.perf_counter()
-            if wall > last_wall:
-                self.cpu.append(round((cpu - last_cpu) / (wall - last_wall), 3))
-            last_cpu, last_wall = cpu, wall
+            cpu, waited, wall = _cpu_seconds(), _waited_seconds(), time.perf_counter()
+            elapsed = wall - last_wall
+            if elapsed > 0:
+                used = (cpu - last_cpu) / elapsed
+                queued = (waited - last_waited) / elapsed if waited is not None and last_waited is not None else 0.0
+                seconds = max(1, round(elapsed / _SAMPLE_S))  # a late sample stands for each second it covers
+                self.cpu += [round(used, 3)] * seconds
+                self.busy += [round(used + queued, 3)] * seconds
+            last_cpu, last_waited, last_wall = cpu, waited, wall
 
     def snapshot(self) -> dict[str, Any]:
         arrivals: ArrivalCounts | None = None
@@ -93,6 +117,7 @@ class GeneratorMonitor:
             "node": self._node,
             "runs_users": self._runs_users,
             "cpu": list(self.cpu),
+            "busy": list(self.busy),
             "arrivals": None if arrivals is None else arrivals.to_json(),
         }
 
