@@ -198,6 +198,7 @@ def test_plan_of_the_open_model_gives_each_process_its_share(tmp_path: Path) -> 
     plan = plan_scenario(options, "run_wait", "http://h")
     master = list(plan.master)
     assert master[master.index("-u") + 1] == "3" and master[master.index("--stop-timeout") + 1] == "9"
+    assert master[master.index("-t") + 1] == "14s"  # locust's limit a little after the schedules' 12 s
     for worker in plan.workers:
         args = list(worker)
         assert float(args[args.index("--arrival-rate") + 1]) == 3.0

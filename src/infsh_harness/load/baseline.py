@@ -19,8 +19,9 @@ same test the other way names improvements, which never fail a run.
 
 The p95 is compared too, but by default only shown, not judged: with a few dozen samples a
 second, a second's p95 is nearly its slowest sample, and a neighbour's load on a shared machine
-moves it by 100% while the median stays put (measured: a second run of the same build beside
-another load run, p95 21 -> 41 ms, p50 unchanged). Tail latencies are held by the SLO's ceilings.
+can double it while the median stays put (measured: the same build run twice, the second while
+two other load runs shared the machine, p95 21 -> 42 ms with a bootstrap interval above zero,
+the p50 within its floor). Tail latencies are held by the SLO's ceilings.
 """
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ def _arrivals_line(a: Mapping[str, Any]) -> str:
 
 def _scenario_markdown(s: Mapping[str, Any]) -> list[str]:
     if s["passed"]:
-        verdict = "pass"
+        verdict = "pass" if s["slo"] else "measured, no objective judged"
     elif s["status"] != "completed":
         verdict = s["status"]
     else:

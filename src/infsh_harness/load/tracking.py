@@ -9,6 +9,7 @@ not hold (``history.BASELINE_VERDICTS``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from infsh_harness._version import __version__
 from infsh_harness.load.baseline import Thresholds, compare
 from infsh_harness.load.history import RunInfo, ScenarioRow, measures_of, record_run
 from infsh_harness.load.records import MeasureRecord, records_of
-from infsh_harness.load.report import ScenarioReport, arrivals_json
+from infsh_harness.load.report import REDACTED, ScenarioReport, arrivals_json
 
 __all__ = ["track_run"]
 
@@ -57,9 +58,18 @@ def _compare(summary: dict[str, Any], history: Path, baseline: RunInfo | None, r
         summary["verdict"] = "pass"
 
 
+def _scrubbed(settings: dict[str, Any], secret: str) -> Any:
+    if len(secret) < 6:
+        return settings
+    return json.loads(json.dumps(settings).replace(secret, REDACTED))
+
+
 def track_run(history: Path, summary: dict[str, Any], reports: Sequence[ScenarioReport], baseline: RunInfo | None,
-              baseline_asked: str | None, thresholds: Thresholds, git_commit: str | None) -> int:  # fmt: skip
-    """Compare (when ``baseline_asked``) and record; updates ``summary`` in place; the new run's id."""
+              baseline_asked: str | None, thresholds: Thresholds, git_commit: str | None,
+              secret: str = "") -> int:  # fmt: skip
+    """Compare (when ``baseline_asked``) and record; updates ``summary`` in place; the new run's id.
+
+    ``secret`` (the API key) is replaced wherever an option repeats it before the options are stored."""
     measured = [r for r in reports if r.status == "completed" and r.validity.valid]
     records = [record for r in measured for record in records_of(r.result)]
     if baseline_asked and summary["verdict"] in ("pass", "fail", "unjudged"):
@@ -76,7 +86,7 @@ def track_run(history: Path, summary: dict[str, Any], reports: Sequence[Scenario
         "started_at": settings["started_at"], "seconds": settings["seconds"], "git_commit": git_commit,
         "target": summary["target"]["host"], "embedded_mock": summary["target"]["embedded_mock"],
         "model": settings["model"], "rate": settings["rate"], "users": settings["users"],
-        "run_time_s": settings["run_time_s"], "options": settings, "verdict": summary["verdict"],
+        "run_time_s": settings["run_time_s"], "options": _scrubbed(settings, secret), "verdict": summary["verdict"],
         "harness_version": __version__,
     }, rows, all_records)  # fmt: skip
     summary["history"] = {"file": str(history), "run_id": run_id}

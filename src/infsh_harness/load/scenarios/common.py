@@ -360,6 +360,7 @@ class ApiUser(FastHttpUser):
         schedule = Schedule(o.arrival_rate, o.arrival_seconds, o.max_in_flight, o.drain_s)
         MONITOR.schedules.append(schedule.counts)
         schedule.run(self._guarded_iteration, self._unfinished)
+        MONITOR.schedules_ended_at = time.time()
 
     def _guarded_iteration(self, due: float) -> None:
         """One iteration in its own greenlet; an error in it is reported as locust reports a task's."""

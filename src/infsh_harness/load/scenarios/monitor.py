@@ -16,7 +16,7 @@ starves it) counts for every second it covers. Each process also keeps the
 every report; the master (or the only process) writes ``PREFIX_generator.json`` when it quits,
 which the harness judges (``load/validity.py``)::
 
-    {"model": "open", "started_at": 1700000000.1, "stopped_at": 1700000030.2,
+    {"model": "open", "started_at": 1700000000.1, "stopped_at": 1700000030.2,  # schedules' end, open model
      "processes": [{"node": "local", "runs_users": true, "cpu": [0.21, ...], "busy": [0.22, ...],
                     "arrivals": {"rate": 10.0, "planned": 300, ...} | null}]}
 """
@@ -62,6 +62,7 @@ class GeneratorMonitor:
         self.cpu: list[float] = []
         self.busy: list[float] = []
         self.schedules: list[ArrivalCounts] = []  # live counts of this process' schedulers
+        self.schedules_ended_at: float | None = None  # when the last of them ended (start, drain and all)
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self.others: dict[str, dict[str, Any]] = {}  # the master's copy of each worker's last snapshot
@@ -119,6 +120,7 @@ class GeneratorMonitor:
             "cpu": list(self.cpu),
             "busy": list(self.busy),
             "arrivals": None if arrivals is None else arrivals.to_json(),
+            "schedules_ended_at": self.schedules_ended_at,
         }
 
     def on_report_to_master(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -130,12 +132,12 @@ class GeneratorMonitor:
             self.others[client_id] = snapshot
 
     def write(self, path: str) -> None:
-        report = {
-            "model": self.model,
-            "started_at": self.started_at,
-            "stopped_at": self.stopped_at or time.time(),
-            "processes": [self.snapshot(), *self.others.values()],
-        }
+        processes = [self.snapshot(), *self.others.values()]
+        stopped_at = self.stopped_at or time.time()
+        ended = [p.get("schedules_ended_at") for p in processes if p["runs_users"]]
+        if self.model == "open" and ended and all(ended):  # the load ended with the schedules, not locust's limit
+            stopped_at = min(stopped_at, max(float(e) for e in ended if e))
+        report = {"model": self.model, "started_at": self.started_at, "stopped_at": stopped_at, "processes": processes}
         try:
             with open(path, "wb") as f:
                 f.write(orjson.dumps(report))

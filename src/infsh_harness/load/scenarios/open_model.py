@@ -45,19 +45,24 @@ class Schedule:
         """Call ``start(due)`` in a greenlet at each due time; ``unfinished(due, why)`` for each task stopped."""
         t0 = time.perf_counter()
         end = t0 + self.seconds
-        interrupted = False
-        for i in range(self.counts.planned):
-            due = t0 + i / self.rate
-            interrupted = self._wait_until(due, end)
-            if interrupted:
-                break
-            self._start_one(start, due)
-        self.pool.join(timeout=0.0 if interrupted else self.drain_s)
-        why = "interrupted" if interrupted else f"still running {self.drain_s:g} s after the last start"
-        for greenlet in list(self.pool):
-            unfinished(self._due_of.pop(greenlet, t0), why)
-            self.counts.unfinished += 1
-        self.pool.kill(block=True, timeout=5.0)
+        why = f"still running {self.drain_s:g} s after the last start"
+        killed = False
+        try:
+            for i in range(self.counts.planned):
+                due = t0 + i / self.rate
+                if self._wait_until(due, end):
+                    why = "interrupted"
+                    break
+                self._start_one(start, due)
+            self.pool.join(timeout=0.0 if why == "interrupted" else self.drain_s)
+        except gevent.GreenletExit:  # locust stopped this user without waiting (no --stop-timeout)
+            why, killed = "stopped with its user", True
+            raise
+        finally:
+            for greenlet in list(self.pool):
+                unfinished(self._due_of.pop(greenlet, t0), why)
+                self.counts.unfinished += 1
+            self.pool.kill(block=not killed, timeout=5.0)
         return self.counts
 
     @staticmethod
