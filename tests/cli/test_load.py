@@ -69,6 +69,7 @@ def test_load_refuses_a_remote_host_from_the_environment(
         (["--rate", "5", "-r", "3"], "-r/--spawn-rate paces closed-loop users (-u)"),
         (["-r", "nan", "-u", "2"], "-r/--spawn-rate: expected a finite number above 0"),
         (["-t", "99999999h"], "-t: at most 7 days"),
+        (["-t", "1.5s"], "-t: whole seconds (locust counts in seconds), not '1.5s'"),
         (["--max-in-flight", "0"], "--max-in-flight: expected a finite number at least 1"),
         (["--drain-s", "nan"], "--drain-s: expected a finite number"),
         (["--drain-s", "-1"], "--drain-s: expected a finite number at least 0"),

@@ -214,6 +214,8 @@ def _options(args: argparse.Namespace) -> Any:
         raise ValueError(f"-t: {exc}") from None
     if run_time_s > MAX_SECONDS:
         raise ValueError(f"-t: at most {MAX_SECONDS / 86400:g} days")
+    if run_time_s != int(run_time_s):
+        raise ValueError(f"-t: whole seconds (locust counts in seconds), not {args.run_time[:40]!r}")
     rate = None if args.users is not None else (args.rate if args.rate is not None else DEFAULT_RATE)
     if rate is not None and args.spawn_rate is not None:
         raise ValueError("-r/--spawn-rate paces closed-loop users (-u); --rate starts tasks on its own schedule")

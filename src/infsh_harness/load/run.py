@@ -152,7 +152,8 @@ def plan_scenario(options: LoadOptions, scenario: str, host: str) -> LocustPlan:
     users, spawn_rate = (options.users, options.spawn_rate) if options.rate is None else (options.user_nodes,) * 2
     # open model: the schedulers keep time (--arrival-seconds); locust's own limit comes a little later,
     # so that a scheduler that started late is not taken for interrupted
-    run_time = options.run_time_s + (OPEN_MODEL_SLACK_S if options.rate is not None else 0.0)
+    # locust counts whole seconds
+    run_time = float(math.ceil(options.run_time_s + (OPEN_MODEL_SLACK_S if options.rate is not None else 0.0)))
     master = [
         *common,
         "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{run_time:g}s",
