@@ -11,8 +11,9 @@ A scenario's measurement is *not valid* (exit 3, ``docs/load.md``) when any of t
 - open model: more than :data:`MAX_LATE_SHARE` of the starts began over :data:`LATE_MS` after
   their due time (the scheduler itself was starved: a busy process or a busy machine).
 
-Each holds only over enough of a run to mean something (:data:`MIN_SECONDS` sampled seconds,
-:data:`MIN_STARTS` due starts), so one busy second in a short run does not void it.
+Each holds only over enough of a run to mean something (:data:`MIN_SECONDS` sampled seconds and
+as many saturated ones, :data:`MIN_STARTS` due starts, :data:`MIN_LATE` late ones), so one busy
+second or one hiccup in a short run does not void it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MIN_ACHIEVED_SHARE = 0.95
 LATE_MS = 50.0
 MAX_LATE_SHARE = 0.05
 MIN_STARTS = 20
+MIN_LATE = 5
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def _cpu_reasons(report: GeneratorReport) -> list[str]:
         if not process.runs_users or len(busy) < MIN_SECONDS:
             continue
         saturated = sum(1 for share in busy if share >= SATURATED_CPU)
-        if saturated > MAX_SATURATED_SHARE * len(busy):
+        if saturated > MAX_SATURATED_SHARE * len(busy) and saturated >= MIN_SECONDS:
             reasons.append(
                 f"the load generator's CPU was saturated: locust process '{process.node}' ran or waited for "
                 f"a core >= {SATURATED_CPU:.0%} of the time in {saturated} of {len(busy)} seconds; "
@@ -85,7 +87,7 @@ def _arrival_reasons(arrivals: ArrivalCounts) -> list[str]:
             + (f": {'; '.join(why)}" if why else "")
         )
     late = arrivals.late(LATE_MS)
-    if late > MAX_LATE_SHARE * arrivals.started:
+    if late > MAX_LATE_SHARE * arrivals.started and late >= MIN_LATE:
         worst = arrivals.lag_quantile(1.0) or 0.0
         reasons.append(
             f"{late} of {arrivals.started} starts began over {LATE_MS:g} ms late (the latest by {worst:g} ms): "
