@@ -10,6 +10,11 @@ Sub-benchmarks (all by default, or name some):
   round, not the verdict.
 * ``memory`` — bytes the model holds per retained task, over 100,000 tasks made through the same
   parse-and-create path a ``POST /run`` takes (tracemalloc); bar: at most 2 KB.
+* ``load-truth``, ``load-overhead`` — the load scenarios measure a known truth, at a small cost
+  (``bench/load_truth.py``, ``bench/load_overhead.py``).
+* ``load-slo`` — the default SLOs pass at the default load with margin (``bench/load_slo.py``).
+* ``webhook-receiver`` — one webhook scenario receiver takes at least 2,000 deliveries per second
+  on one core without loss (``bench/webhook_receiver.py``).
 
 Exit 0 when every bar is met, 1 when one is missed, 2 when the benchmark could not run.
 """
@@ -220,7 +225,24 @@ def load_overhead(args: argparse.Namespace) -> list[Bar]:
     return [Bar(*goal) for goal in bench_load_overhead.goals()]
 
 
-BENCHMARKS = {"throughput": throughput, "memory": memory, "load-truth": load_truth, "load-overhead": load_overhead}
+def load_slo(args: argparse.Namespace) -> list[Bar]:
+    """The default SLOs at the default load, with margin, round by round (``bench/load_slo.py``)."""
+    from bench import load_slo as bench_load_slo
+
+    return [Bar(*goal) for goal in bench_load_slo.goals(closed=True)]
+
+
+def webhook_receiver(args: argparse.Namespace) -> list[Bar]:
+    """Deliveries per second one webhook scenario receiver takes, on one core, without loss."""
+    from bench import webhook_receiver as bench_webhook_receiver
+
+    return [Bar(*goal) for goal in bench_webhook_receiver.goals()]
+
+
+BENCHMARKS = {
+    "throughput": throughput, "memory": memory, "load-truth": load_truth, "load-overhead": load_overhead,
+    "load-slo": load_slo, "webhook-receiver": webhook_receiver,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

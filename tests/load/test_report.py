@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from infsh_harness.load.arrivals import ArrivalCounts
 from infsh_harness.load.metrics import METRIC
 from infsh_harness.load.report import (
     REDACTED,
@@ -13,10 +14,12 @@ from infsh_harness.load.report import (
     public_url,
     render_markdown,
     scrub_files,
+    verdict_of,
     write_summary,
 )
-from infsh_harness.load.results import EntryStats, Failure, ScenarioResult
+from infsh_harness.load.results import EntryStats, Failure, GeneratorReport, ProcessReport, ScenarioResult
 from infsh_harness.load.slo import Objective, evaluate
+from infsh_harness.load.validity import Validity
 
 SETTINGS = {"users": 4, "spawn_rate": 4.0, "run_time_s": 3.0, "workers": 0, "slo_file": "load/slo.yaml"}
 
@@ -77,3 +80,36 @@ def test_scrub_files_replaces_the_key_in_text_files_only(tmp_path: Path) -> None
     assert changed == [log]
     assert log.read_text(encoding="utf-8") == f"Authorization: Bearer {REDACTED}\n"
     assert png.read_bytes().endswith(key.encode())  # binary files are left alone
+
+
+def _invalid(report: ScenarioReport) -> ScenarioReport:
+    report.validity = Validity(False, ("the load generator's CPU was saturated",))
+    return report
+
+
+def test_verdicts_rank_could_not_run_over_not_valid_over_breach() -> None:
+    target = {"host": "http://127.0.0.1:1", "embedded_mock": True}
+    assert build_summary([_invalid(_report(55.0))], SETTINGS, target, interrupted=False)["verdict"] == "invalid"
+    both = [_invalid(_report(17.0)), _report(17.0, "error")]
+    assert build_summary(both, SETTINGS, target, interrupted=False)["verdict"] == "error"
+    assert build_summary([], SETTINGS, target, interrupted=False)["verdict"] == "error"  # nothing ran
+    unjudged = _report(17.0)
+    unjudged.checks = []
+    assert build_summary([unjudged], SETTINGS, target, interrupted=False, judged=False)["verdict"] == "unjudged"
+    assert verdict_of([_report(17.0)], False, regressions=1) == "fail"
+
+
+def test_markdown_says_when_the_measurement_is_not_valid_and_shows_the_schedule() -> None:
+    report = _invalid(_report(17.0))
+    arrivals = ArrivalCounts(10.0, planned=30, due=30, started=27, dropped=3, lag={1.0: 26, 80.0: 1})
+    report.result.generator = GeneratorReport("open", 0.0, 3.0, [ProcessReport("local", True, [0.5], arrivals)])
+    summary = build_summary([report], {**SETTINGS, "model": "open", "rate": 10.0}, {"host": "h"}, interrupted=False)
+    (scenario,) = summary["scenarios"]
+    assert scenario["arrivals"] == {
+        "asked_rate": 10.0, "achieved_rate": 9.0, "planned": 30, "due": 30, "started": 27, "late": 1,
+        "late_threshold_ms": 50.0, "dropped": 3, "unfinished": 0, "lag_ms": {"p50": 1.0, "p99": 80.0, "max": 80.0},
+    }  # fmt: skip
+    markdown = render_markdown(summary)
+    assert "open model: 10 tasks started per second per scenario" in markdown
+    assert "## The measurement is not valid" in markdown and "## run_wait: NOT VALID" in markdown
+    assert "Schedule: asked 10/s, achieved 9/s; 27 of 30 due starts made, 1 late (> 50 ms), 3 dropped" in markdown

@@ -1,4 +1,5 @@
-"""Reading locust's output back: histograms, percentiles the way locust computes them, failures, timeline."""
+"""Reading a run back: per-second timeline (successes and failures apart), percentiles the way locust
+computes them, failures, locust's own statistics for a locustfile that writes no timeline."""
 
 from __future__ import annotations
 
@@ -49,31 +50,71 @@ def _write_run(out: Path) -> Path:
     (out / "run_poll_failures.csv").write_text(
         f'Method,Name,Error,Occurrences\nGET,/tasks/{{id}},"{failure}",2\n', encoding="utf-8"
     )
-    timeline = [["", "requests", 1000, [[1.0, 60]]], [METRIC, "time_to_terminal", 1001, [[210.0, 10], [240.0, 10]]]]
-    (out / "run_poll_timeline.json").write_text(json.dumps(timeline), encoding="utf-8")
     return prefix
 
 
-def test_read_result_separates_requests_from_custom_metrics(tmp_path: Path) -> None:
+def test_without_a_timeline_locust_statistics_stand_in(tmp_path: Path) -> None:
     result = read_result("run_poll", _write_run(tmp_path))
     assert [e.key for e in result.entries] == ["POST /run?wait=false", "GET /tasks/{id}", "polls_to_terminal",
                                                "time_to_terminal"]  # fmt: skip
     targets = result.targets()
     requests = targets["requests"]
     assert (requests.count, requests.failures) == (120, 2)
-    assert requests.rps == pytest.approx(12.0)  # 120 requests over the run's 10 s
+    assert requests.rps == pytest.approx(11.8)  # 118 answered requests over the run's 10 s
     assert targets["time_to_terminal"].quantile(0.5) == 210.0
     assert targets["time_to_terminal"].unit == "ms"
     assert targets["polls_to_terminal"].unit == "polls"
     assert targets["GET /tasks/{id}"].error_rate == pytest.approx(0.02)
 
 
-def test_read_result_reads_failures_and_timeline(tmp_path: Path) -> None:
+def _write_timeline(out: Path) -> Path:
+    """Two seconds of a run against a server that refused some connections and failed a read."""
+    rows = [
+        ["GET", "/tasks/{id}", 1000, [[1.0, 40], [2.0, 9]], 1, 0],  # one failed read (an HTTP answer)
+        ["GET", "/tasks/{id}", 1001, [[1.0, 50]], 0, 0],
+        ["POST", "/run?wait=false", 1000, [[3.0, 10]], 30, 30],  # 30 refused connections: no HTTP answer
+        [METRIC, "time_to_terminal", 1001, [[210.0, 12], [240.0, 8]], 2, 0],
+    ]
+    (out / "run_poll_timeline.json").write_text(json.dumps(rows), encoding="utf-8")
+    generator = {"model": "open", "started_at": 1000.0, "stopped_at": 1002.0,
+                 "processes": [{"node": "local", "runs_users": True, "cpu": [0.1, 0.2], "arrivals": None}]}
+    (out / "run_poll_generator.json").write_text(json.dumps(generator), encoding="utf-8")
+    return out / "run_poll"
+
+
+def test_failed_requests_count_toward_neither_latency_nor_throughput(tmp_path: Path) -> None:
+    _write_run(tmp_path)  # locust's own statistics, which mix failures in, are there too: the timeline wins
+    targets = read_result("run_poll", _write_timeline(tmp_path)).targets()
+    posts = targets["POST /run?wait=false"]
+    assert (posts.count, posts.failures, posts.unanswered) == (40, 30, 30)
+    assert posts.histogram == {3.0: 10} and posts.quantile(0.5) == 3.0  # a refused connection is no latency
+    assert posts.rps == pytest.approx(5.0)  # 10 answered over the 2 s the test ran, not 40
+    requests = targets["requests"]
+    assert (requests.count, requests.failures, requests.unanswered) == (140, 31, 30)
+    assert requests.rps == pytest.approx(54.5)
+    ttt = targets["time_to_terminal"]
+    assert (ttt.count, ttt.failures) == (22, 2) and ttt.quantile(0.5) == 210.0
+
+
+def test_seconds_by_second_merges_the_requests_of_each_second(tmp_path: Path) -> None:
+    result = read_result("run_poll", _write_timeline(tmp_path))
+    assert result.seconds_by_second("requests") == [(1000, {1.0: 40, 2.0: 9, 3.0: 10}), (1001, {1.0: 50})]
+    assert result.seconds_by_second("time_to_terminal") == [(1001, {210.0: 12, 240.0: 8})]
+    assert result.generator is not None and result.generator.processes[0].cpu == [0.1, 0.2]
+
+
+def test_read_result_reads_failures(tmp_path: Path) -> None:
     result = read_result("run_poll", _write_run(tmp_path))
     (failure,) = result.failures
     assert failure.error.startswith("[status-order]") and failure.occurrences == 2
-    assert {(s.method, s.name, s.second) for s in result.timeline} == {("", "requests", 1000),
-                                                                      (METRIC, "time_to_terminal", 1001)}  # fmt: skip
+
+
+def test_a_run_whose_code_raised_lists_the_exceptions(tmp_path: Path) -> None:
+    (tmp_path / "run_wait_exceptions.csv").write_text(
+        'Count,Message,Traceback,Nodes\n3,division by zero,"  File x",local\n', encoding="utf-8"
+    )
+    (exception,) = read_result("run_wait", tmp_path / "run_wait").exceptions
+    assert (exception.error, exception.occurrences) == ("division by zero", 3)
 
 
 def test_read_result_of_a_run_that_wrote_nothing_is_empty(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from infsh_harness.spec import load_spec
 
 
 def entry(method: str, name: str, samples: dict[float, int], failures: int = 0, seconds: float = 10.0) -> EntryStats:
-    count = sum(samples.values())
+    """An entry whose successful samples are ``samples``, with ``failures`` more."""
+    count = sum(samples.values()) + failures
     total = sum(v * n for v, n in samples.items())
     return EntryStats(method, name, count, failures, samples, total, min(samples, default=None),
                       max(samples, default=0.0), 1000.0, 1000.0 + seconds)  # fmt: skip
@@ -37,8 +38,10 @@ def test_shipped_slo_file_names_only_real_scenarios_and_entries() -> None:
         ([1, 2], "expected a mapping of scenario -> targets"),
         ({"run_wait": 3}, "run_wait: expected a mapping of target -> objectives"),
         ({"run_wait": {"requests": {"p42": 1}}}, "unknown objective 'p42'"),
-        ({"run_wait": {"requests": {"p50": -1}}}, "run_wait.requests.p50: expected a non-negative number"),
-        ({"run_wait": {"requests": {"p50": True}}}, "expected a non-negative number"),
+        ({"run_wait": {"requests": {"p50": -1}}}, "run_wait.requests.p50: expected a finite non-negative number"),
+        ({"run_wait": {"requests": {"p50": True}}}, "expected a finite non-negative number"),
+        ({"run_wait": {"requests": {"p95": float("nan")}}}, "p95: expected a finite non-negative number, not 'nan'"),
+        ({"run_wait": {"requests": {"p99": float("inf")}}}, "p99: expected a finite non-negative number, not 'inf'"),
         ({"run_wait": {"requests": {"max_error_rate": 2}}}, "expected a share from 0 to 1"),
     ],
 )
@@ -47,13 +50,33 @@ def test_parse_slo_refuses_what_it_cannot_judge(data: object, message: str) -> N
         parse_slo(data)
 
 
-def test_load_slo_reports_missing_and_broken_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"run_wait: [unclosed\n", "is not valid YAML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "is not UTF-8 text"),
+        (b"run_wait:\n  requests: {p50: 1}\x00\n", "is not text"),
+        (b"", "sets no objective: a run would judge nothing"),
+        (b"# only a comment\n", "sets no objective"),
+        (b"run_wait: {}\nrun_poll: {}\n", "sets no objective"),
+        (b"run_wait:\n  requests: {p95: .nan}\n", "expected a finite non-negative number, not 'nan'"),
+        (b"run_wait:\n  requests: {p95: .inf}\n", "expected a finite non-negative number, not 'inf'"),
+        (b"[" * 5000 + b"]" * 5000, "SLO file"),
+        (b"a: " + b"x" * (1 << 20), "is larger than"),
+    ],
+)
+def test_load_slo_refuses_files_it_cannot_judge_by(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "slo.yaml"
+    path.write_bytes(content)
+    with pytest.raises(SloError, match=message):
+        load_slo(path)
+
+
+def test_load_slo_reports_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(SloError, match="cannot read SLO file"):
         load_slo(tmp_path / "absent.yaml")
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("run_wait: [unclosed\n", encoding="utf-8")
-    with pytest.raises(SloError, match="is not valid YAML"):
-        load_slo(broken)
+    with pytest.raises(SloError, match="cannot read SLO file"):
+        load_slo(tmp_path)  # a directory
 
 
 def test_a_breached_ceiling_says_measured_limit_and_gap() -> None:
@@ -81,9 +104,9 @@ def test_error_rate_and_throughput_are_judged_as_shares_and_rates() -> None:
         {"POST /run": target},
     )
     rate, rps = checks
-    assert rate.observed == pytest.approx(0.05) and not rate.passed
-    assert "error rate = 5.00% > ceiling 1.00%" in rate.describe()
-    assert rps.observed == pytest.approx(10.0) and not rps.passed
+    assert rate.observed == pytest.approx(5 / 105) and not rate.passed
+    assert "error rate = 4.76% > ceiling 1.00%" in rate.describe()
+    assert rps.observed == pytest.approx(10.0) and not rps.passed  # the 100 answered requests only
     assert "throughput = 10.0/s < floor 20.0/s (short by 10.0/s, 50%)" in rps.describe()
 
 

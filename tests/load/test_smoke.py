@@ -58,13 +58,19 @@ def _scenario(summary: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_load_every_scenario_meets_the_slos_and_never_shows_the_key(tmp_path: Path) -> None:
-    done = _load("-u", "4", "-r", "4", "-t", "3s", "--out", str(tmp_path))
+    done = _load("-t", "3s", "--out", str(tmp_path))  # the default load: the open model, 10 tasks/s
     assert done.returncode == 0, done.stdout + done.stderr
     summary = _summary(tmp_path)
     assert summary["verdict"] == "pass" and summary["breaches"] == []
+    assert summary["settings"]["model"] == "open" and summary["settings"]["rate"] == 10
+    assert summary["validity"] == {"valid": True, "reasons": []} and summary["objectives_judged"] > 20
     for name, expected in EXPECTED.items():
         scenario = _scenario(summary, name)
         assert scenario["status"] == "completed" and scenario["passed"]
+        arrivals = scenario["arrivals"]
+        assert arrivals["planned"] == arrivals["started"] == 30 and arrivals["achieved_rate"] == 10
+        (process,) = scenario["generator"]["processes"]
+        assert process["runs_users"] and process["seconds"] >= 2
         entries = {e["key"]: e for e in scenario["entries"]}
         assert set(entries) == expected, name  # named by template: no task id ever makes its own entry
         assert all(e["count"] > 0 and e["failures"] == 0 for e in entries.values()), entries
@@ -93,12 +99,16 @@ def _assert_metrics_stay_out_of_the_aggregated_row(stats_csv: Path) -> None:
 
 
 def test_load_runs_on_a_master_and_two_workers(tmp_path: Path) -> None:
-    done = _load("--scenario", "webhook", "--workers", "2", "-u", "4", "-r", "4", "-t", "2s", "--out", str(tmp_path))
+    done = _load("--scenario", "webhook", "--workers", "2", "--rate", "10", "-t", "3s", "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     summary = _summary(tmp_path)
     assert summary["settings"]["workers"] == 2
     scenario = _scenario(summary, "webhook")
     assert scenario["passed"]
+    # each worker keeps half the schedule; the master runs no user
+    assert scenario["arrivals"]["asked_rate"] == 10 and abs(scenario["arrivals"]["started"] - 30) <= 3
+    nodes = sorted((p["node"].split()[0], p["runs_users"]) for p in scenario["generator"]["processes"])
+    assert nodes == [("master", False), ("worker", True), ("worker", True)]
     assert sorted(scenario["files"]["logs"]) == ["logs/webhook-worker-1.log", "logs/webhook-worker-2.log",
                                                  "logs/webhook.log"]  # fmt: skip
     entries = {e["key"]: e for e in scenario["entries"]}
@@ -133,9 +143,23 @@ def test_load_names_contract_breaks_and_lost_webhooks(tmp_path: Path, broken_moc
     assert "breach: webhook webhook_end_to_end error rate" in done.stdout
 
 
-def test_load_interrupted_still_writes_the_report(tmp_path: Path) -> None:
+def _children() -> list[int]:
+    """Pids of live processes whose environment holds this module's key: the harness' children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if KEY.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("load", [["-u", "4"], ["--rate", "20"]], ids=["closed", "open"])
+def test_load_interrupted_still_writes_the_report_and_leaves_no_process(tmp_path: Path, load: list[str]) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infsh_harness.cli", "load", "--scenario", "run_wait,run_poll", "-u", "4", "-t", "60s",
+        [sys.executable, "-m", "infsh_harness.cli", "load", "--scenario", "run_wait,run_poll", *load, "-t", "60s",
          "--out", str(tmp_path)],
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -156,6 +180,7 @@ def test_load_interrupted_still_writes_the_report(tmp_path: Path) -> None:
     assert scenario["requests"]["count"] > 0
     assert (tmp_path / "run_wait.html").exists() and (tmp_path / "summary.md").exists()
     assert "Traceback" not in err + log.read_text(encoding="utf-8")
+    assert _children() == []  # neither locust nor the embedded mock outlives the run
 
 
 def test_load_reports_a_run_locust_could_not_make(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "mock": "infsh_harness.cli.mock",
     "contract": "infsh_harness.cli.contract",
     "load": "infsh_harness.cli.load",
+    "history": "infsh_harness.cli.history",
     "drift": "infsh_harness.cli.drift",
     "run": "infsh_harness.cli.run",
 }

@@ -160,6 +160,22 @@ class LocustOutcome:
     interrupted: bool
     timed_out: bool
     seconds: float
+    died: tuple[tuple[int, int], ...] = ()  # (worker number, exit code) of workers that ended before the master
+
+    def crash(self) -> str | None:
+        """Why the run cannot be trusted to be complete: a node that crashed or was killed; else ``None``."""
+        if self.interrupted or self.timed_out:
+            return None
+        if self.exit_code is not None and self.exit_code != 0:
+            return f"locust {_ended(self.exit_code)}"
+        if self.died:
+            number, code = self.died[0]
+            return f"locust worker {number} {_ended(code)} before the run ended"
+        return None
+
+
+def _ended(code: int) -> str:
+    return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
 
 def run_locust(plan: LocustPlan, env: Mapping[str, str], on_start: Callable[[], None] | None = None) -> LocustOutcome:
@@ -189,12 +205,13 @@ def run_locust(plan: LocustPlan, env: Mapping[str, str], on_start: Callable[[], 
             interrupted = True
             _interrupt(master, plan.stop_signal)
         code = master.returncode
+        died = tuple((n, w.returncode) for n, w in enumerate(procs[1:], 1) if w.poll() is not None and w.returncode)
         for worker in procs[1:]:  # the master tells its workers to quit; give them a moment
             try:
                 worker.wait(10.0)
             except subprocess.TimeoutExpired:
                 _stop(worker, 5.0)
-        return LocustOutcome(code, interrupted, timed_out, time.monotonic() - started)
+        return LocustOutcome(code, interrupted, timed_out, time.monotonic() - started, died)
     finally:
         for proc in procs:
             if proc.poll() is None:

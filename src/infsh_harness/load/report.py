@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from infsh_harness.load.metrics import METRICS
-from infsh_harness.load.results import EntryStats, ScenarioResult
+from infsh_harness.load.results import EntryStats, GeneratorReport, ScenarioResult
 from infsh_harness.load.slo import Check
+from infsh_harness.load.validity import LATE_MS, Validity
 
 __all__ = ["REDACTED", "ScenarioReport", "build_summary", "public_url", "render_markdown", "scrub_files"]
 
@@ -36,10 +37,15 @@ class ScenarioReport:
     checks: list[Check] = field(default_factory=list)
     files: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    validity: Validity = field(default_factory=lambda: Validity(True))
 
     @property
     def breaches(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "completed" and self.validity.valid and not self.breaches
 
 
 def public_url(url: str) -> str:
@@ -54,26 +60,82 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def verdict_of(reports: Sequence[ScenarioReport], interrupted: bool) -> str:
+VERDICTS = ("pass", "unjudged", "fail", "invalid", "error", "interrupted")
+
+
+def verdict_of(reports: Sequence[ScenarioReport], interrupted: bool, *, regressions: int = 0,
+               judged: bool = True) -> str:  # fmt: skip
+    """interrupted > error (could not run) > invalid (the generator) > fail (an objective, a regression)
+    > unjudged (nothing was asked to be judged) > pass."""
     if interrupted:
         return "interrupted"
-    if any(r.status == "error" for r in reports):
+    if not reports or any(r.status == "error" for r in reports):
         return "error"
-    return "fail" if any(r.breaches for r in reports) else "pass"
+    if any(not r.validity.valid for r in reports):
+        return "invalid"
+    if regressions or any(r.breaches for r in reports):
+        return "fail"
+    return "pass" if judged else "unjudged"
 
 
 def build_summary(
-    reports: Sequence[ScenarioReport], settings: Mapping[str, Any], target: Mapping[str, Any], interrupted: bool
-) -> dict[str, Any]:
+    reports: Sequence[ScenarioReport], settings: Mapping[str, Any], target: Mapping[str, Any], interrupted: bool,
+    *, judged: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    invalid = [reason for r in reports for reason in r.validity.reasons]
     return {
-        "verdict": verdict_of(reports, interrupted),
+        "verdict": verdict_of(reports, interrupted, judged=judged),
         "target": dict(target),
         "settings": dict(settings),
         "metrics": {m.name: {"unit": m.unit, "scenario": m.scenario, "description": m.description}
                     for m in METRICS.values()},  # fmt: skip
         "scenarios": [_scenario_json(r) for r in reports],
         "breaches": [c.describe() for r in reports for c in r.breaches],
+        "objectives_judged": sum(len(r.checks) for r in reports),
+        "validity": {"valid": not invalid, "reasons": invalid},
+        "regressions": [],
     }
+
+
+def arrivals_json(report: GeneratorReport | None) -> dict[str, Any] | None:
+    """The open model's schedule: asked and achieved rate, late, dropped and unfinished starts."""
+    arrivals = report.arrivals if report is not None else None
+    if arrivals is None:
+        return None
+    achieved = arrivals.achieved_rate
+
+    def lag(q: float) -> float | None:
+        return arrivals.lag_quantile(q)
+
+    return {
+        "asked_rate": round(arrivals.rate, 6),
+        "achieved_rate": None if achieved is None else round(achieved, 3),
+        "planned": arrivals.planned,
+        "due": arrivals.due,
+        "started": arrivals.started,
+        "late": arrivals.late(LATE_MS),
+        "late_threshold_ms": LATE_MS,
+        "dropped": arrivals.dropped,
+        "unfinished": arrivals.unfinished,
+        "lag_ms": {"p50": lag(0.5), "p99": lag(0.99), "max": lag(1.0)},
+    }
+
+
+def generator_json(report: GeneratorReport | None) -> dict[str, Any] | None:
+    """Each locust process' CPU share of one core (and busy: CPU plus waiting for a core), over its seconds."""
+    if report is None:
+        return None
+    return {
+        "model": report.model,
+        "processes": [
+            {"node": p.node, "runs_users": p.runs_users, "seconds": len(p.cpu),
+             "cpu_mean": round(sum(p.cpu) / len(p.cpu), 3) if p.cpu else None,
+             "cpu_max": max(p.cpu) if p.cpu else None,
+             "busy_mean": round(sum(p.busy) / len(p.busy), 3) if p.busy else None,
+             "busy_max": max(p.busy) if p.busy else None}
+            for p in report.processes
+        ],
+    }  # fmt: skip
 
 
 def _scenario_json(report: ScenarioReport) -> dict[str, Any]:
@@ -89,7 +151,10 @@ def _scenario_json(report: ScenarioReport) -> dict[str, Any]:
         "entries": [t.as_json() for t in targets.values()],
         "failures": [f.as_json() for f in report.result.failures],
         "slo": [c.as_json() for c in report.checks],
-        "passed": not report.breaches and report.status == "completed",
+        "passed": report.passed,
+        "arrivals": arrivals_json(report.result.generator),
+        "generator": generator_json(report.result.generator),
+        "validity": report.validity.as_json(),
         "files": report.files,
     }
 
@@ -110,32 +175,94 @@ def _row(label: str, e: Mapping[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _load_line(settings: Mapping[str, Any]) -> str:
+    if settings.get("model") == "open":
+        return f"open model: {settings['rate']:g} tasks started per second per scenario"
+    return f"closed loop: {settings['users']} users, spawn rate {settings['spawn_rate']:g}/s"
+
+
 def render_markdown(summary: Mapping[str, Any]) -> str:
     settings, target = summary["settings"], summary["target"]
     lines = [
         f"# Load run: {summary['verdict'].upper()}",
         "",
         f"Target `{target['host']}`{' (embedded mock)' if target.get('embedded_mock') else ''}; "
-        f"{settings['users']} users, spawn rate {settings['spawn_rate']}/s, {settings['run_time_s']:g} s per "
-        f"scenario, {settings['workers']} worker processes; SLO file: {settings.get('slo_file') or 'none'}.",
+        f"{_load_line(settings)}, {settings['run_time_s']:g} s per scenario, {settings['workers']} worker "
+        f"processes; SLO file: {settings.get('slo_file') or 'none'}; {summary.get('objectives_judged', 0)} "
+        "objectives judged.",
         "",
     ]
+    validity = summary.get("validity") or {}
+    if validity.get("reasons"):
+        lines += ["## The measurement is not valid", "",
+                  "The load generator, not the server, limited what was measured:", "",
+                  *[f"- {r}" for r in validity["reasons"]], ""]  # fmt: skip
     if summary["breaches"]:
         lines += ["## Breached objectives", "", *[f"- {b}" for b in summary["breaches"]], ""]
+    lines += _baseline_markdown(summary.get("baseline"))
     for s in summary["scenarios"]:
         lines += _scenario_markdown(s)
     lines += ["## Measures", "", "| metric | unit | scenario | what |", "|---|---|---|---|"]
     lines += [f"| {name} | {m['unit']} | {m['scenario']} | {m['description']} |"
               for name, m in summary["metrics"].items()]  # fmt: skip
+    history = summary.get("history")
+    if history:
+        lines += ["", f"Recorded as run {history['run_id']} in `{history['file']}`."]
     return "\n".join(lines) + "\n"
 
 
+def _baseline_markdown(baseline: Mapping[str, Any] | None) -> list[str]:
+    if not baseline:
+        return []
+    if baseline.get("run_id") is None:
+        return ["## Baseline", "", baseline.get("message", ""), ""]
+    lines = [f"## Compared with run {baseline['run_id']}", ""]
+    lines += [f"- note: {n}" for n in baseline.get("notes", [])]
+    regressions = [c for c in baseline["comparisons"] if c["verdict"] == "regression" and c["judged"]]
+    lines += [f"- **REGRESSION**: {c['message']}" for c in regressions]
+    if not regressions:
+        lines.append("- no regression")
+    lines += ["", "| scenario | measure | quantile | baseline | this run | change | verdict |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in baseline["comparisons"]:
+        lines.append(f"| {c['scenario']} | `{c['measure']}` | {c['quantile']} | {_cell(c['baseline'])} | "
+                     f"{_cell(c['current'])} | {_change_cell(c)} | {c['verdict']}"
+                     f"{'' if c['judged'] else ' (not judged)'} |")  # fmt: skip
+    return [*lines, ""]
+
+
+def _change_cell(c: Mapping[str, Any]) -> str:
+    if c["change"] is None:
+        return "–"
+    relative = f" ({c['relative']:+.0%})" if c["relative"] is not None else ""
+    return f"{c['change']:+.3g}{relative}"
+
+
+def _arrivals_line(a: Mapping[str, Any]) -> str:
+    achieved = "–" if a["achieved_rate"] is None else f"{a['achieved_rate']:g}/s"
+    lag = a["lag_ms"]
+    return (f"Schedule: asked {a['asked_rate']:g}/s, achieved {achieved}; {a['started']} of {a['due']} due starts "
+            f"made, {a['late']} late (> {a['late_threshold_ms']:g} ms), {a['dropped']} dropped, "
+            f"{a['unfinished']} unfinished; start lag p50 {_cell(lag['p50'])} ms, max {_cell(lag['max'])} ms.")
+
+
 def _scenario_markdown(s: Mapping[str, Any]) -> list[str]:
-    verdict = "pass" if s["passed"] else ("FAIL" if s["status"] == "completed" else s["status"])
+    if s["passed"]:
+        verdict = "pass" if s["slo"] else "measured, no objective judged"
+    elif s["status"] != "completed":
+        verdict = s["status"]
+    else:
+        verdict = "NOT VALID" if not s["validity"]["valid"] else "FAIL"
     lines = [f"## {s['scenario']}: {verdict}", ""]
     if s["message"]:
         lines += [s["message"], ""]
+    if s.get("arrivals"):
+        lines += [_arrivals_line(s["arrivals"]), ""]
+    for reason in s["validity"]["reasons"]:
+        lines += [f"Not valid: {reason}", ""]
     lines += [
+        "Percentiles and rates count successful samples only; failures are counted apart.",
+        "",
         "| measure | unit | count | failures | error rate | p50 | p95 | p99 | max | per s |",
         "|---|---|---|---|---|---|---|---|---|---|",
         _row("all HTTP requests", s["requests"]),

@@ -1,12 +1,16 @@
 """A load run: each chosen scenario in turn, then the report and the verdict on the objectives.
 
 :func:`run_load` is what ``infsh-harness load`` calls; the benchmarks call it too. Scenarios run
-one after another, each a locust run bounded by ``run_time_s``, against ``host`` or, without one,
-an embedded mock started for the run.
+one after another, each a locust run bounded by ``run_time_s`` (plus, in the open model, at most
+``drain_s`` for the tasks still in flight), against ``host`` or, without one, an embedded mock
+started for the run. Each scenario's measurement is judged valid or not (``validity.py``) before
+its objectives are; with ``history`` the run is recorded, with ``baseline`` compared
+(``history.py``, ``baseline.py``).
 """
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import time
@@ -17,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from infsh_harness import data, defaults
+from infsh_harness.load.baseline import Thresholds
+from infsh_harness.load.history import HistoryError, find_baseline
 from infsh_harness.load.plots import plot_result
-from infsh_harness.load.processes import LocustPlan, embedded_mock, free_port, locust_env, run_locust
+from infsh_harness.load.processes import LocustOutcome, LocustPlan, embedded_mock, free_port, locust_env, run_locust
 from infsh_harness.load.report import (
     REDACTED,
     ScenarioReport,
@@ -27,11 +33,14 @@ from infsh_harness.load.report import (
     scrub_files,
     write_summary,
 )
-from infsh_harness.load.results import read_result
+from infsh_harness.load.results import ScenarioResult, read_result
 from infsh_harness.load.slo import Objective, evaluate
+from infsh_harness.load.tracking import track_run
+from infsh_harness.load.validity import Validity, judge_generator
 
 __all__ = [
     "DEFAULT_SLO_PATH",
+    "EXIT_CODES",
     "LOAD_DIR",
     "SCENARIOS",
     "LoadOptions",
@@ -43,8 +52,11 @@ __all__ = [
 LOAD_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_SLO_PATH = data.path("slo.yaml")
 SCENARIOS: tuple[str, ...] = ("run_wait", "run_poll", "run_cancel", "webhook")
+OPEN_MODEL_SLACK_S = 2.0
 
-EXIT_PASS, EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PASS, EXIT_BREACH, EXIT_ERROR, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = {"pass": EXIT_PASS, "unjudged": EXIT_PASS, "fail": EXIT_BREACH, "error": EXIT_ERROR,
+              "invalid": EXIT_INVALID, "interrupted": EXIT_INTERRUPTED}  # fmt: skip
 
 
 def locustfile(scenario: str) -> Path:
@@ -58,14 +70,19 @@ class LoadOptions:
 
     ``environ`` is the environment of every child process (the mock, each locust node): pass
     ``dict(os.environ)`` to inherit this one's; the API key is set in it from ``api_key``.
+    ``rate`` set: the open model, ``rate`` tasks started per second per scenario; ``None``: the
+    closed loop of ``users`` users (the CLI's default is the open model, ``cli/load.py``).
     """
 
     out: Path
     environ: Mapping[str, str]
     scenarios: Sequence[str] = SCENARIOS
     host: str | None = None
+    rate: float | None = None
     users: int = 10
     spawn_rate: float = 10.0
+    max_in_flight: int = 500  # open model: most tasks in flight per scenario
+    drain_s: float = 10.0  # open model: longest wait for the tasks in flight after the last start
     run_time_s: float = 30.0
     workers: int = 0
     remote_workers: int = 0
@@ -79,6 +96,20 @@ class LoadOptions:
     web_ui: bool = False
     web_port: int = 8089
     api_key: str = defaults.API_KEY
+    judge: bool = True  # False: report only (--no-slo)
+    history: Path | None = None
+    baseline: str | None = None  # "last" or a run id of ``history``
+    thresholds: Thresholds = Thresholds()
+    git_commit: str | None = None
+
+    @property
+    def model(self) -> str:
+        return "closed" if self.rate is None else "open"
+
+    @property
+    def user_nodes(self) -> int:
+        """Locust processes that run users."""
+        return max(1, self.workers + self.remote_workers)
 
 
 @dataclass(frozen=True)
@@ -91,10 +122,17 @@ class LoadOutcome:
 
 
 def _node_args(options: LoadOptions) -> list[str]:
-    """Arguments every node gets: the scenarios' own options."""
+    """Arguments every node gets: the scenarios' own options (the open model's schedule among them)."""
     args: list[str] = []
     if options.poll_interval_ms is not None:
         args += ["--poll-interval-ms", f"{options.poll_interval_ms:g}"]
+    if options.rate is not None:
+        nodes = options.user_nodes  # one scheduler per process, each a share of the rate
+        in_flight = max(1, math.ceil(options.max_in_flight / nodes))
+        args += [
+            "--arrival-rate", repr(options.rate / nodes), "--arrival-seconds", f"{options.run_time_s:g}",
+            "--max-in-flight", str(in_flight), "--drain-s", f"{options.drain_s:g}",
+        ]  # fmt: skip
     return [*args, *options.locust_args]
 
 
@@ -111,14 +149,21 @@ def plan_scenario(options: LoadOptions, scenario: str, host: str) -> LocustPlan:
     out, logs = options.out, options.out / "logs"
     name = Path(scenario).stem
     common = [sys.executable, "-m", "locust", "-f", str(locustfile(scenario)), "--host", host]
+    users, spawn_rate = (options.users, options.spawn_rate) if options.rate is None else (options.user_nodes,) * 2
+    # open model: the schedulers keep time (--arrival-seconds); locust's own limit comes a little later,
+    # so that a scheduler that started late is not taken for interrupted
+    # locust counts whole seconds
+    run_time = float(math.ceil(options.run_time_s + (OPEN_MODEL_SLACK_S if options.rate is not None else 0.0)))
     master = [
         *common,
-        "-u", str(options.users), "-r", f"{options.spawn_rate:g}", "-t", f"{options.run_time_s:g}s",
+        "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{run_time:g}s",
         "--csv", str(out / name), "--csv-full-history",
         "--html", str(out / f"{name}.html"),
         "--json-file", str(out / f"{name}_stats"),
         "--exit-code-on-error", "0",
     ]  # fmt: skip
+    if options.rate is not None:  # the schedulers finish their drain before locust stops them
+        master += ["--stop-timeout", f"{options.drain_s + 5:g}"]
     if options.web_ui:
         master += ["--autostart", "--autoquit", "3", "--web-host", "127.0.0.1", "--web-port", str(options.web_port)]
     else:
@@ -136,10 +181,10 @@ def plan_scenario(options: LoadOptions, scenario: str, host: str) -> LocustPlan:
         workers = [worker] * options.workers
     master += _node_args(options)
     log_paths = [logs / f"{name}.log", *[logs / f"{name}-worker-{i + 1}.log" for i in range(len(workers))]]
-    allowance = 60.0 + (60.0 if expected else 0.0)
+    allowance = 60.0 + (60.0 if expected else 0.0) + (options.drain_s + 5 if options.rate is not None else 0.0)
     # the scenarios (load/common.py) stop cleanly on SIGUSR1; any other locustfile gets locust's SIGINT
     stop = signal.SIGUSR1 if scenario in SCENARIOS else signal.SIGINT
-    return LocustPlan(tuple(master), tuple(workers), tuple(log_paths), options.run_time_s, allowance, stop)
+    return LocustPlan(tuple(master), tuple(workers), tuple(log_paths), run_time, allowance, stop)
 
 
 def _child_env(options: LoadOptions) -> dict[str, str]:
@@ -151,7 +196,9 @@ def _child_env(options: LoadOptions) -> dict[str, str]:
 @contextmanager
 def _target(options: LoadOptions, env: Mapping[str, str], say: Callable[[str], None]) -> Iterator[tuple[str, bool]]:
     if options.host:
-        yield options.host.rstrip("/"), False
+        host = options.host.rstrip("/")
+        reachable(host)
+        yield host, False
         return
     mock_env = dict(env)
     keys = list(defaults.mock_keys(mock_env))
@@ -168,9 +215,48 @@ def _target(options: LoadOptions, env: Mapping[str, str], say: Callable[[str], N
         yield url, True
 
 
-def _describe_workers(local: int, remote: int) -> str:
-    parts = [f"{n} {kind}worker{'s' if n != 1 else ''}" for n, kind in ((local, ""), (remote, "remote ")) if n]
-    return f" on {' and '.join(parts)}" if parts else ""
+def reachable(host: str, timeout_s: float = 10.0) -> None:
+    """Any HTTP answer from ``host`` will do; ``RuntimeError`` (could not run) when there is none."""
+    import httpx
+
+    try:
+        httpx.get(host + "/", timeout=timeout_s, trust_env=False, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"no HTTP answer from {public_url(host)}: {type(exc).__name__}") from None
+
+
+def _describe_load(options: LoadOptions) -> str:
+    parts = [f"{n} {kind}worker{'s' if n != 1 else ''}"
+             for n, kind in ((options.workers, ""), (options.remote_workers, "remote ")) if n]  # fmt: skip
+    nodes = f" on {' and '.join(parts)}" if parts else ""
+    load = f"{options.users} users" if options.rate is None else f"{options.rate:g} tasks/s"
+    return f"{load} for {options.run_time_s:g} s{nodes}"
+
+
+def _status(outcome: LocustOutcome, result: ScenarioResult, plan: LocustPlan, options: LoadOptions,
+            name: str) -> tuple[str, str]:  # fmt: skip
+    """(completed | interrupted | error, why): a run that could not be made is never judged."""
+    if outcome.interrupted:
+        return "interrupted", "interrupted: the report shows what was measured until then"
+    if not (options.out / f"{name}_stats.json").exists():
+        reason = _last_error(plan.logs, options.api_key)
+        return "error", f"locust wrote no statistics (exit code {outcome.exit_code}){reason}; see {plan.logs[0]}"
+    if outcome.timed_out:
+        return "error", f"locust did not finish within {plan.run_time_s + plan.start_allowance_s:g} s"
+    crash = outcome.crash()
+    if crash:
+        return "error", f"{crash}{_last_error(plan.logs, options.api_key)}; see {plan.logs[0]}"
+    if result.exceptions:
+        first = result.exceptions[0]
+        total = sum(e.occurrences for e in result.exceptions)
+        message = first.error.replace(options.api_key, REDACTED) if options.api_key else first.error
+        return "error", f"the scenario's code raised {total} errors, e.g. {message!r}; see {name}_exceptions.csv"
+    requests = result.requests
+    if requests.count == 0:
+        return "error", "no request was made"
+    if requests.unanswered == requests.count:
+        return "error", f"none of the {requests.count} requests got an HTTP answer"
+    return "completed", ""
 
 
 def _run_scenario(options: LoadOptions, scenario: str, host: str, env: Mapping[str, str],
@@ -179,29 +265,23 @@ def _run_scenario(options: LoadOptions, scenario: str, host: str, env: Mapping[s
     plan = plan_scenario(options, scenario, host)
     plan.logs[0].parent.mkdir(parents=True, exist_ok=True)
     _forget_previous(options.out, name)
-    nodes = _describe_workers(options.workers, options.remote_workers)
-    say(f"{name}: {options.users} users for {options.run_time_s:g} s{nodes}")
+    say(f"{name}: {_describe_load(options)}")
     if options.web_ui:
         say(f"{name}: locust web UI at http://127.0.0.1:{options.web_port}")
     outcome = run_locust(plan, env)
     result = read_result(name, options.out / name)
-    status, message = "completed", ""
-    if outcome.interrupted:
-        status, message = "interrupted", "interrupted: the report shows what was measured until then"
-    elif not (options.out / f"{name}_stats.json").exists():
-        status = "error"
-        reason = _last_error(plan.logs, options.api_key)
-        message = f"locust wrote no statistics (exit code {outcome.exit_code}){reason}; see {plan.logs[0]}"
-    elif outcome.timed_out:
-        status, message = "error", f"locust did not finish within {plan.run_time_s + plan.start_allowance_s:g} s"
-    # a run that could not be made is an error, not a list of objectives "missed"
-    checks = evaluate(options.objectives.get(name, ()), result.targets()) if status != "error" else []
+    status, message = _status(outcome, result, plan, options, name)
+    judged = status == "completed" and options.judge
+    checks = evaluate(options.objectives.get(name, ()), result.targets()) if judged else []
+    validity = judge_generator(result.generator) if status == "completed" else Validity(True)
     files: dict[str, Any] = {
         "html": f"{name}.html",
         "csv": f"{name}_stats.csv",
         "history_csv": f"{name}_stats_history.csv",
         "failures_csv": f"{name}_failures.csv",
         "json": f"{name}_stats.json",
+        "timeline": f"{name}_timeline.json",
+        "generator": f"{name}_generator.json",
         "logs": [str(p.relative_to(options.out)) for p in plan.logs],
     }
     try:
@@ -209,7 +289,8 @@ def _run_scenario(options: LoadOptions, scenario: str, host: str, env: Mapping[s
     except (OSError, ValueError) as exc:  # a report without plots is still a report
         files["plots"] = []
         message = (message + f"; plots not written: {exc}").lstrip("; ")
-    report = ScenarioReport(name, status, outcome.exit_code, outcome.seconds, result, checks, files, message)
+    report = ScenarioReport(name, status, outcome.exit_code, outcome.seconds, result, checks, files, message,
+                            validity)  # fmt: skip
     return report, outcome.interrupted
 
 
@@ -234,9 +315,35 @@ def _forget_previous(out: Path, name: str) -> None:
             path.unlink(missing_ok=True)
 
 
+def _settings(options: LoadOptions, started: float) -> dict[str, Any]:
+    return {
+        "scenarios": [Path(s).stem for s in options.scenarios],
+        "model": options.model,
+        "rate": options.rate,
+        "users": options.users if options.rate is None else None,
+        "spawn_rate": options.spawn_rate if options.rate is None else None,
+        "max_in_flight": options.max_in_flight if options.rate is not None else None,
+        "drain_s": options.drain_s if options.rate is not None else None,
+        "run_time_s": options.run_time_s,
+        "workers": options.workers,
+        "remote_workers": options.remote_workers,
+        "poll_interval_ms": options.poll_interval_ms,
+        "slo_file": options.slo_file,
+        "locust_args": list(options.locust_args),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 3),
+    }
+
+
 def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadOutcome:
-    """Run every scenario, write the report, and return the exit code it earns."""
+    """Run every scenario, write the report, and return the exit code it earns.
+
+    Raises ``RuntimeError`` (could not run) when the target gives no HTTP answer or the embedded
+    mock does not start, and ``HistoryError`` when ``history`` or ``baseline`` cannot be used:
+    both before any scenario runs.
+    """
     options.out.mkdir(parents=True, exist_ok=True)
+    baseline = find_baseline(options.history, options.baseline) if options.history and options.baseline else None
     env = _child_env(options)
     reports: list[ScenarioReport] = []
     interrupted = False
@@ -249,45 +356,47 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadOu
             for scenario in options.scenarios:
                 report, interrupted = _run_scenario(options, scenario, host, env, say)
                 reports.append(report)
-                say(_digest(report))
+                say(_digest(report, options.judge))
                 if interrupted:
                     break
     except KeyboardInterrupt:  # between scenarios, or while the mock starts
         interrupted = True
-    settings = {
-        "scenarios": [Path(s).stem for s in options.scenarios],
-        "users": options.users,
-        "spawn_rate": options.spawn_rate,
-        "run_time_s": options.run_time_s,
-        "workers": options.workers,
-        "remote_workers": options.remote_workers,
-        "poll_interval_ms": options.poll_interval_ms,
-        "slo_file": options.slo_file,
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "seconds": round(time.time() - started, 3),
-    }
-    summary = build_summary(reports, settings, {"host": host_shown, "embedded_mock": embedded}, interrupted)
+    target = {"host": host_shown, "embedded_mock": embedded}
+    judged = options.judge and any(r.checks for r in reports)  # no objective checked: not a pass
+    summary = build_summary(reports, _settings(options, started), target, interrupted, judged=judged)
+    if options.history:
+        try:
+            track_run(options.history, summary, reports, baseline, options.baseline, options.thresholds,
+                      options.git_commit, secret=options.api_key)  # fmt: skip
+        except HistoryError as exc:  # the report is still written; the run is not recorded
+            summary["history"] = {"file": str(options.history), "run_id": None, "error": str(exc)}
+            summary["verdict"] = "error"
+            say(f"history: {exc}")
     json_path, md_path = write_summary(options.out, summary)
     scrub_files(options.out.rglob("*"), [options.api_key])
-    return LoadOutcome(_exit_code(summary["verdict"]), summary, reports, json_path, md_path)
+    return LoadOutcome(EXIT_CODES.get(summary["verdict"], EXIT_ERROR), summary, reports, json_path, md_path)
 
 
-def _exit_code(verdict: str) -> int:
-    return {"pass": EXIT_PASS, "fail": EXIT_BREACH, "interrupted": EXIT_INTERRUPTED}.get(verdict, EXIT_ERROR)
-
-
-def _digest(report: ScenarioReport) -> str:
+def _digest(report: ScenarioReport, judge: bool) -> str:
     targets = report.result.targets()
     requests = targets.pop("requests")
-    parts = [f"{requests.count} requests, {requests.failures} failed, {requests.rps:.0f}/s"]
+    parts = [f"{requests.count} requests, {requests.failures} failed, {requests.rps:.0f}/s answered"]
     for entry in targets.values():
         if entry.kind != "http":
             p50 = entry.quantile(0.5)
             parts.append(f"{entry.name} p50 {'-' if p50 is None else f'{p50:g}'} {entry.unit}")
-    verdict = report.status if report.status != "completed" else ("FAIL" if report.breaches else "pass")
+    arrivals = report.result.generator.arrivals if report.result.generator else None
+    if arrivals is not None and arrivals.achieved_rate is not None:
+        parts.append(f"started {arrivals.achieved_rate:.3g}/s of {arrivals.rate:g}/s asked")
+    if report.status != "completed":
+        verdict = report.status
+    else:
+        verdict = "NOT VALID" if not report.validity.valid else ("FAIL" if report.breaches else "pass")
     lines = [f"{report.scenario}: {verdict}: " + ", ".join(parts)]
     lines += [f"  breach: {c.describe()}" for c in report.breaches]
+    lines += [f"  not valid: {reason}" for reason in report.validity.reasons]
+    if report.status == "completed" and judge and not report.checks:
+        lines.append("  no objective for this scenario in the SLO file: not judged")
     if report.message:
         lines.append(f"  {report.message}")
     return "\n".join(lines)
-

@@ -10,11 +10,18 @@ a request entry as ``METHOD name`` (``GET /tasks/{id}``). A target's objectives:
 
 ``p50``/``p90``/``p95``/``p99``/``max`` are ceilings in the target's unit (ms; polls for
 ``polls_to_terminal``), ``max_error_rate`` a ceiling on the share of failures (0..1), ``min_rps``
-a floor on samples per second. A target that has no sample breaches every objective it has.
+a floor on successful samples per second. Percentiles and rates count successful samples only
+(``results.py``): a failed request never helps a latency or a throughput objective. A target
+that has no successful sample breaches every objective it has.
+
+A file that is not UTF-8 text, not YAML, deeper or larger than a hand-written file would be, that
+names an unknown objective, gives a limit that is not a finite non-negative number, or sets no
+objective at all, is refused (``SloError``): nothing is ever judged against a file half read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,20 +133,37 @@ def _fmt(kind: str, value: float, unit: str) -> str:
     return f"{value:g} {unit}".rstrip()
 
 
+MAX_FILE_BYTES = 1 << 20
+
+
 def load_slo(path: Path | str) -> dict[str, list[Objective]]:
     """Objectives per scenario from a YAML file (``SloError`` naming the problem otherwise)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()[: MAX_FILE_BYTES + 1]
     except OSError as exc:
-        raise SloError(f"cannot read SLO file {path}: {exc.strerror}") from None
+        raise SloError(f"cannot read SLO file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SloError(f"SLO file {path} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SloError(f"SLO file {path} is not UTF-8 text") from None
+    if "\x00" in text:
+        raise SloError(f"SLO file {path} is not text (it holds NUL bytes)")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SloError(f"SLO file {path} is not valid YAML: {exc}".splitlines()[0]) from None
-    return parse_slo(data, str(path))
+    except RecursionError:
+        raise SloError(f"SLO file {path} is nested too deeply") from None
+    objectives = parse_slo(data, str(path))
+    if not any(objectives.values()):
+        raise SloError(f"SLO file {path} sets no objective: a run would judge nothing")
+    return objectives
 
 
 def parse_slo(data: Any, where: str = "SLO") -> dict[str, list[Objective]]:
+    """Objectives per scenario (an empty mapping for an empty document: ``load_slo`` refuses that)."""
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -157,8 +181,10 @@ def parse_slo(data: Any, where: str = "SLO") -> dict[str, list[Objective]]:
                     raise SloError(
                         f"{where}: {scenario}.{target}: unknown objective {kind!r} (choose from {', '.join(KINDS)})"
                     )
-                if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
-                    raise SloError(f"{where}: {scenario}.{target}.{kind}: expected a non-negative number")
+                if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) \
+                        or limit < 0:
+                    raise SloError(f"{where}: {scenario}.{target}.{kind}: expected a finite non-negative number, "
+                                   f"not {str(limit)[:40]!r}")  # fmt: skip
                 if kind == "max_error_rate" and limit > 1:
                     raise SloError(f"{where}: {scenario}.{target}.max_error_rate: expected a share from 0 to 1")
                 found.append(Objective(str(scenario), str(target), str(kind), float(limit)))

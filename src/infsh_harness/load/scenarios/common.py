@@ -6,6 +6,9 @@
 - Custom metrics (``time_to_terminal``, ``webhook_turnaround``...): each its own entry of type
   METRIC (milliseconds) or COUNT, kept out of locust's "Aggregated" row, which so describes HTTP
   requests alone.
+- Two load models: the closed loop (each user runs tasks back to back) and the open model
+  (``--arrival-rate``: each user starts tasks on a schedule fixed in advance, each timed from its
+  due start; ``open_model.py``). Every process watches its own CPU (``monitor.py``).
 - Options of the scenarios, as locust command-line options (or environment variables), e.g.
   ``locust -f load/run_poll.py --poll-interval-ms 100``. Workers receive them from the master.
 - The API key comes from ``INFSH_API_KEY`` (default ``inf_test_key``). It is sent in the
@@ -15,18 +18,21 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import gevent
 import locust.stats
 import orjson
-from locust import FastHttpUser, constant, events
+from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import WorkerRunner
 from locust.stats import RequestStats, StatsError
 
@@ -39,6 +45,8 @@ from infsh_harness import defaults  # noqa: E402
 from infsh_harness.http.calls import Call, CallBuilder  # noqa: E402
 from infsh_harness.load.checks import ResponseChecks  # noqa: E402
 from infsh_harness.load.metrics import COUNT, CUSTOM_TYPES, METRIC, fine_bucket  # noqa: E402
+from infsh_harness.load.scenarios.monitor import GeneratorMonitor  # noqa: E402
+from infsh_harness.load.scenarios.open_model import STOPPING, Schedule  # noqa: E402
 from infsh_harness.spec import load_spec  # noqa: E402
 
 __all__ = ["API_KEY", "CHECKS", "ApiUser", "ScenarioOptions", "record"]
@@ -50,6 +58,7 @@ CHECKS = ResponseChecks(SPEC)
 API_KEY = defaults.api_keys(os.environ)[0]
 CALLS = CallBuilder(SPEC, api_key=API_KEY)  # every request's method, path and headers
 REDACTED = "[REDACTED]"
+MONITOR = GeneratorMonitor("closed")  # this process' CPU and schedules (scenarios/monitor.py)
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -76,6 +85,14 @@ def _add_options(parser: Any, **_kw: Any) -> None:
     group.add_argument("--webhook-port", type=int, default=0, help="webhook: port of the receiver (0: any free)")
     group.add_argument("--webhook-url", default="",
                        help="webhook: URL the server should call, when it cannot reach the bind address")
+    group.add_argument("--arrival-rate", type=float, default=0.0, env_var="INFSH_LOAD_ARRIVAL_RATE",
+                       help="open model: tasks each user starts per second on a fixed schedule (0: closed loop)")
+    group.add_argument("--arrival-seconds", type=float, default=0.0,
+                       help="open model: how long each user keeps to its schedule (default: --run-time)")
+    group.add_argument("--max-in-flight", type=int, default=500,
+                       help="open model: most tasks of one user in flight; a start due beyond is dropped")
+    group.add_argument("--drain-s", type=float, default=10.0,
+                       help="open model: longest wait for the tasks in flight after the last start")
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,10 @@ class ScenarioOptions:
     webhook_bind: str = "127.0.0.1"
     webhook_port: int = 0
     webhook_url: str = ""
+    arrival_rate: float = 0.0  # 0: the closed loop
+    arrival_seconds: float = 0.0
+    max_in_flight: int = 500
+    drain_s: float = 10.0
 
     @classmethod
     def of(cls, environment: Environment) -> ScenarioOptions:
@@ -111,7 +132,28 @@ class ScenarioOptions:
             webhook_bind=o.webhook_bind,
             webhook_port=o.webhook_port,
             webhook_url=o.webhook_url,
+            arrival_rate=_finite("--arrival-rate", o.arrival_rate, 0.0),
+            arrival_seconds=_finite("--arrival-seconds", o.arrival_seconds or _run_time(o), 0.0),
+            max_in_flight=int(_finite("--max-in-flight", o.max_in_flight, 1.0)),
+            drain_s=_finite("--drain-s", o.drain_s, 0.0),
         )
+
+    @property
+    def open_model(self) -> bool:
+        return self.arrival_rate > 0
+
+
+def _run_time(options: Any) -> float:
+    """locust's ``--run-time`` in seconds, once locust has read it (0 when not set)."""
+    value = getattr(options, "run_time", None)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _finite(flag: str, value: float, least: float) -> float:
+    if not math.isfinite(value) or value < least:
+        log.error("%s must be a finite number of at least %g, not %r", flag, least, value)
+        sys.exit(2)
+    return float(value)
 
 
 def _json_option(flag: str, text: str) -> Any:
@@ -130,8 +172,12 @@ def _json_option(flag: str, text: str) -> Any:
 def _on_init(environment: Environment, **_kw: Any) -> None:
     locust.stats.bucket_response_time = fine_bucket  # 0.1 ms resolution below 1 s (see metrics.py)
     keep_custom_metrics_apart(environment.stats)
-    ScenarioOptions.of(environment)  # bad options stop the process now, not in every user
+    options = ScenarioOptions.of(environment)  # bad options stop the process now, not in every user
     Timeline().attach(environment)
+    MONITOR.model = "open" if options.open_model else "closed"
+    MONITOR.attach(environment)
+    environment.events.test_start.add_listener(lambda **_kw: STOPPING.clear())
+    environment.events.test_stopping.add_listener(lambda **_kw: STOPPING.set())
     if not isinstance(environment.runner, WorkerRunner):
         gevent.signal_handler(signal.SIGUSR1, lambda: gevent.spawn(_stop_and_report, environment))
 
@@ -179,16 +225,18 @@ def keep_custom_metrics_apart(stats: RequestStats) -> None:
 
 
 class Timeline:
-    """Per-second histograms of each custom metric and of all HTTP requests together, for the plots.
+    """Per-second samples of every entry, successes and failures apart, for the summary and the plots.
 
-    Locust's history CSV holds sliding ten-second percentiles, written while the run lasts; this
-    keeps every second, the last one included. Workers send theirs with each report to the master;
-    the master (or the only process) writes ``PREFIX_timeline.json`` next to locust's CSV files
-    once the last reports are in.
+    Locust's own histograms mix failed requests in with the answered ones (a refused connection
+    takes a millisecond), and its history CSV holds sliding ten-second percentiles; this keeps,
+    per entry and per second, the histogram of successful samples alone, the failures, and the
+    requests that got no HTTP answer at all. Workers send theirs with each report to the master;
+    the master (or the only process) writes ``PREFIX_timeline.json`` once the last reports are in,
+    one row per entry and second: ``[type, name, second, [[ms, n], ...], failures, unanswered]``.
     """
 
     def __init__(self) -> None:
-        self.seconds: dict[tuple[str, str, int], dict[float, int]] = {}
+        self.seconds: dict[tuple[str, str, int], list[Any]] = {}  # -> [histogram, failures, unanswered]
 
     def attach(self, environment: Environment) -> None:
         events = environment.events
@@ -196,31 +244,38 @@ class Timeline:
         events.report_to_master.add_listener(self.on_report_to_master)
         events.worker_report.add_listener(self.on_worker_report)
         prefix = getattr(environment.parsed_options, "csv_prefix", None)
-        if prefix:
+        if prefix and not isinstance(environment.runner, WorkerRunner):
             events.quit.add_listener(lambda **_kw: self.write(f"{prefix}_timeline.json"))
 
-    def on_request(self, request_type: str, name: str, response_time: Any, **_kw: Any) -> None:
-        if response_time is None:
+    def on_request(self, request_type: str, name: str, response_time: Any, exception: Any = None,
+                   response: Any = None, **_kw: Any) -> None:  # fmt: skip
+        key = (request_type, name, int(time.time()))
+        row = self.seconds.get(key)
+        if row is None:
+            row = self.seconds[key] = [{}, 0, 0]
+        if exception is not None or response_time is None:
+            row[1] += 1
+            if request_type not in CUSTOM_TYPES and not getattr(response, "status_code", 0):
+                row[2] += 1
             return
-        second = int(time.time())
-        key = (request_type, name, second) if request_type in CUSTOM_TYPES else ("", "requests", second)
-        histogram = self.seconds.get(key)
-        if histogram is None:
-            histogram = self.seconds[key] = {}
         bucket = fine_bucket(response_time)
+        histogram = row[0]
         histogram[bucket] = histogram.get(bucket, 0) + 1
 
     def drain(self) -> list[list[Any]]:
-        rows = [[kind, name, second, [[v, n] for v, n in hist.items()]]
-                for (kind, name, second), hist in self.seconds.items()]  # fmt: skip
+        rows = [[kind, name, second, [[v, n] for v, n in hist.items()], failures, unanswered]
+                for (kind, name, second), (hist, failures, unanswered) in self.seconds.items()]  # fmt: skip
         self.seconds = {}
         return rows
 
     def merge(self, rows: list[list[Any]]) -> None:
-        for kind, name, second, pairs in rows:
-            histogram = self.seconds.setdefault((kind, name, int(second)), {})
+        for kind, name, second, pairs, failures, unanswered in rows:
+            row = self.seconds.setdefault((kind, name, int(second)), [{}, 0, 0])
+            histogram = row[0]
             for value, n in pairs:
                 histogram[value] = histogram.get(value, 0) + n
+            row[1] += failures
+            row[2] += unanswered
 
     def on_report_to_master(self, data: dict[str, Any], **_kw: Any) -> None:
         data["infsh_timeline"] = self.drain()
@@ -259,15 +314,66 @@ def _scrub(message: str) -> str:
 
 # --- the validated client ----------------------------------------------------------------------
 class ApiUser(FastHttpUser):
-    """A user of the Tasks API; its helpers return a checked body, or ``None`` after logging a failure."""
+    """A user of the Tasks API; its helpers return a checked body, or ``None`` after logging a failure.
+
+    A scenario defines ``iteration(started)``, one task from start to end, timed from ``started``
+    (a ``time.perf_counter()`` reading), and names its ``main_measure``. In the closed loop
+    (default) each user runs iterations back to back, ``started`` being now; in the open model
+    (``--arrival-rate``) each user is a scheduler that starts iterations on a fixed schedule, each
+    in its own greenlet, ``started`` being its due time (``scenarios/open_model.py``).
+    """
 
     abstract = True
     wait_time = constant(0)
     network_timeout = 120.0  # a waiting run lasts as long as its task
     connection_timeout = 10.0
+    main_measure = ""
+
+    def __init__(self, environment: Environment) -> None:
+        self.options = ScenarioOptions.of(environment)
+        if self.options.open_model:  # one connection per task in flight
+            self.concurrency = self.options.max_in_flight
+        super().__init__(environment)
+        self._scheduled = False
 
     def on_start(self) -> None:
         self.options = ScenarioOptions.of(self.environment)
+
+    def iteration(self, started: float) -> None:
+        raise NotImplementedError
+
+    @task
+    def step(self) -> None:
+        if not self.options.open_model:
+            self.iteration(time.perf_counter())
+        elif not self._scheduled:
+            self._scheduled = True
+            self._run_schedule()
+        else:  # the schedule is over: idle until locust stops this user
+            gevent.sleep(0.25)
+
+    def _run_schedule(self) -> None:
+        o = self.options
+        if o.arrival_seconds <= 0:
+            log.error("--arrival-rate needs --arrival-seconds or --run-time")
+            return
+        schedule = Schedule(o.arrival_rate, o.arrival_seconds, o.max_in_flight, o.drain_s)
+        MONITOR.schedules.append(schedule.counts)
+        schedule.run(self._guarded_iteration, self._unfinished)
+        MONITOR.schedules_ended_at = time.time()
+
+    def _guarded_iteration(self, due: float) -> None:
+        """One iteration in its own greenlet; an error in it is reported as locust reports a task's."""
+        try:
+            self.iteration(due)
+        except (gevent.GreenletExit, StopUser):
+            raise
+        except Exception as exc:
+            self.environment.events.user_error.fire(user_instance=self, exception=exc, tb=exc.__traceback__)
+            log.error("%s\n%s", exc, traceback.format_exc())
+
+    def _unfinished(self, due: float, why: str) -> None:
+        self.metric(self.main_measure, elapsed_ms(due), f"task {why}")
 
     def metric(self, name: str, ms: float | None, failure: str | None = None) -> None:
         record(self.environment, name, ms, failure)
@@ -287,20 +393,28 @@ class ApiUser(FastHttpUser):
             return None
         return body
 
-    def send(self, call: Call, name: str | None = None) -> Any:
-        """``call`` through locust's client, named by its path template (never by a task's id)."""
-        return self.client.request(
+    def send(self, call: Call, name: str | None = None, since: float | None = None) -> Any:
+        """``call`` through locust's client, named by its path template (never by a task's id).
+
+        With ``since`` (the iteration's due start), the request is timed from then, not from the
+        moment it could be sent: time a task spent waiting for its start counts (open model)."""
+        late_ms = elapsed_ms(since) if since is not None else 0.0
+        response = self.client.request(
             call.method, call.target, name=name or call.template, data=call.content, headers=call.headers,
             catch_response=True,
         )  # fmt: skip
+        if late_ms > 0:
+            response.request_meta["response_time"] += late_ms
+        return response
 
-    def submit(self, wait: bool, app: str | None = None, input: Any = None, webhook: str | None = None) -> Any:
+    def submit(self, wait: bool, app: str | None = None, input: Any = None, webhook: str | None = None,
+               since: float | None = None) -> Any:  # fmt: skip
         """``POST /run`` (``?wait=false`` unless ``wait``); the task, or ``None``."""
         body: dict[str, Any] = {"app": app or self.options.app, "input": self.options.input if input is None else input}
         if webhook:
             body["webhook"] = webhook
         call = CALLS.run(body, wait=None if wait else False)
-        with self.send(call, name=call.target) as response:
+        with self.send(call, name=call.target, since=since) as response:
             task = self._checked(response, "runTask")
             if task is None:
                 return None

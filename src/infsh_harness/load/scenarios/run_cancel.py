@@ -17,15 +17,15 @@ from __future__ import annotations
 import time
 
 import gevent
-from locust import task
 
 from infsh_harness.load.scenarios.common import CHECKS, ApiUser, elapsed_ms
 
 
 class RunCancelUser(ApiUser):
-    @task
-    def start_and_cancel(self) -> None:
-        task_ = self.submit(wait=False, app=self.options.cancel_app, input=self.options.cancel_input)
+    main_measure = "cancel_to_cancelled"
+
+    def iteration(self, started: float) -> None:
+        task_ = self.submit(wait=False, app=self.options.cancel_app, input=self.options.cancel_input, since=started)
         if task_ is None:
             return
         if self.options.cancel_after_s:

@@ -1,14 +1,16 @@
 """webhook: run tasks with a webhook to a receiver in this locust process; measures how late webhooks are.
 
-Every load process (the only one, or each worker) serves a small HTTP receiver on
-``--webhook-bind`` (127.0.0.1, any free port). Each user sends ``POST /run?wait=false`` with
-``webhook`` pointing at it and waits for the delivery. Recorded, as METRIC entries:
+Every load process (the only one, or each worker) serves a small HTTP receiver, its inbox
+(``inbox.py``), on ``--webhook-bind`` (127.0.0.1, any free port). Each task sends
+``POST /run?wait=false`` with ``webhook`` pointing at it and waits for the delivery. Recorded, as
+METRIC entries:
 
 - ``webhook_turnaround``: receipt time minus the payload's ``updated_at`` (when the task ended),
   one per delivery. A payload that breaks ``WebhookPayload``, or a second delivery for one task
   (rule ``one-webhook``), is a failure of this entry.
-- ``webhook_end_to_end``: from sending the run to receiving its webhook, one per task. A webhook
-  not received within ``--webhook-timeout-s`` is lost: a failure of this entry, timed at the wait.
+- ``webhook_end_to_end``: from the task's start (its due time, in the open model) to receiving its
+  webhook, one per task. A webhook not received within ``--webhook-timeout-s`` is lost: a failure
+  of this entry, timed at the wait.
 
 The server's clock and this process's are compared, so ``webhook_turnaround`` means something
 only when both run on one machine (or on synchronised clocks); its resolution is the payload's
@@ -20,17 +22,16 @@ timestamp resolution (1 ms on the mock).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from gevent.event import AsyncResult
-from gevent.pywsgi import WSGIServer
-from locust import events, task
+from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner
 
 from infsh_harness.load.scenarios.common import CHECKS, ApiUser, ScenarioOptions, elapsed_ms, record
+from infsh_harness.load.scenarios.inbox import InboxServer
 
 _ONE_WEBHOOK = CHECKS.rules["one-webhook"]
 
@@ -41,31 +42,28 @@ class Delivery:
     payload: Any
 
 
-class WebhookReceiver:
-    """Takes the webhooks of this process's tasks and hands each to the user waiting for it."""
+class WebhookInbox:
+    """The webhook receiver of one locust process: takes the deliveries of this process' tasks and
+    hands each to the user waiting for it (the contract suite's receiver is ``webhooks/receiver.py``)."""
 
     def __init__(self, environment: Environment, bind: str, port: int, public_url: str = "") -> None:
         self.environment = environment
         self.waiting: dict[str, AsyncResult] = {}
         self.early: dict[str, Delivery] = {}  # arrived before their run's answer
         self.delivered: set[str] = set()
-        self.server = WSGIServer((bind, port), self.handle, log=None, error_log=None)
+        self.server = InboxServer(bind, port, self.handle)
         self.server.start()
         host = f"[{bind}]" if ":" in bind else bind
         self.url = public_url or f"http://{host}:{self.server.server_port}/webhook"
 
-    def handle(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle(self, body: bytes) -> tuple[int, bytes]:
         received_wall, received_at = time.time(), time.perf_counter()
-        if environ.get("REQUEST_METHOD") != "POST":
-            start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
-            return [b""]
-        payload, failure = CHECKS.webhook(environ["wsgi.input"].read())
+        payload, failure = CHECKS.webhook(body)
         if payload is None:
             record(self.environment, "webhook_turnaround", None, failure)
         else:
             self._accept(payload, received_wall, received_at)
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
-        return [b"{}"]
+        return 200, b"{}"
 
     def _accept(self, payload: Any, received_wall: float, received_at: float) -> None:
         task_id = payload["id"]
@@ -100,36 +98,36 @@ class WebhookReceiver:
 
 
 class _Holder:
-    receiver: WebhookReceiver | None = None
+    inbox: WebhookInbox | None = None
 
 
 @events.init.add_listener
-def _start_receiver(environment: Environment, **_kw: Any) -> None:
+def _start_inbox(environment: Environment, **_kw: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         return  # the master runs no users: its workers receive their own webhooks
     options = ScenarioOptions.of(environment)
-    _Holder.receiver = WebhookReceiver(environment, options.webhook_bind, options.webhook_port, options.webhook_url)
+    _Holder.inbox = WebhookInbox(environment, options.webhook_bind, options.webhook_port, options.webhook_url)
 
 
 @events.quitting.add_listener
-def _stop_receiver(**_kw: Any) -> None:
-    if _Holder.receiver is not None:
-        _Holder.receiver.stop()
-        _Holder.receiver = None
+def _stop_inbox(**_kw: Any) -> None:
+    if _Holder.inbox is not None:
+        _Holder.inbox.stop()
+        _Holder.inbox = None
 
 
 class WebhookUser(ApiUser):
-    @task
-    def run_with_webhook(self) -> None:
-        receiver = _Holder.receiver
-        if receiver is None:
+    main_measure = "webhook_end_to_end"
+
+    def iteration(self, started: float) -> None:
+        inbox = _Holder.inbox
+        if inbox is None:
             return
-        started = time.perf_counter()
-        task_ = self.submit(wait=False, webhook=receiver.url)
+        task_ = self.submit(wait=False, webhook=inbox.url, since=started)
         if task_ is None:
             return
         timeout_s = self.options.webhook_timeout_s
-        delivery = receiver.expect(task_["id"], max(timeout_s - (time.perf_counter() - started), 0.0))
+        delivery = inbox.expect(task_["id"], max(timeout_s - (time.perf_counter() - started), 0.0))
         if delivery is None:
             lost = f"[{_ONE_WEBHOOK}] no webhook within {timeout_s:g} s"
             self.metric("webhook_end_to_end", elapsed_ms(started), lost)
