@@ -66,16 +66,3 @@ def test_contract_runs_the_suite_on_the_embedded_mock(tmp_path: Path, monkeypatc
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["broken"] == [] and data["rules"]["unknown-task-404"]["verdict"] == "honoured"
     assert (tmp_path / "summary.md").exists() and (tmp_path / "junit.xml").exists()
-
-
-def test_contract_fails_with_exit_1_when_a_rule_is_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from infsh_harness.mock.config import MockConfig
-    from infsh_harness.mock.server import serve_in_thread
-
-    monkeypatch.setenv("INFSH_API_KEY", "inf_test_key")
-    with serve_in_thread(config=MockConfig(bugs=frozenset({"unknown_task_500"}))) as url:
-        code = main(
-            ["contract", "--base-url", url, "--profile", "quick", "--rule", "unknown-task-404", "--out", str(tmp_path)]
-        )
-    assert code == 1
-    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["broken"] == ["unknown-task-404"]

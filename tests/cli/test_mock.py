@@ -111,6 +111,7 @@ BAD_FLAGS = [
     ["--webhook-delay-ms", "-5"],
     ["--host", "999.1.1.1"],
     ["--bug", "nope"],
+    ["--bug", "status_backwards"],  # seeded bugs live in the tests' proxy, not in the mock
 ]
 
 

@@ -14,14 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from infsh_harness.mock.config import Faults, MockConfig
-from infsh_harness.mock.server import serve_in_thread
 
 KEY = f"inf_smoke_{secrets.token_hex(8)}"
 EXPECTED = {
@@ -103,29 +97,6 @@ def test_load_runs_on_a_master_and_two_workers(tmp_path: Path) -> None:
     # each worker received its own tasks' webhooks: none lost, none unmatched
     assert entries["webhook_end_to_end"]["count"] > 0 and entries["webhook_end_to_end"]["failures"] == 0
     assert "2 workers" in (tmp_path / "logs" / "webhook.log").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def broken_mock() -> Iterator[str]:
-    """A mock that ignores the default wait, sends webhooks twice and drops half of them."""
-    config = MockConfig(keys=(KEY,), bugs=frozenset({"default_no_wait", "webhook_twice"}),
-                        faults=Faults(webhook_drop_rate=0.5), seed=7)  # fmt: skip
-    with serve_in_thread(config=config) as url:
-        yield url
-
-
-def test_load_names_contract_breaks_and_lost_webhooks(tmp_path: Path, broken_mock: str) -> None:
-    done = _load("--host", broken_mock, "--scenario", "run_wait,webhook", "-u", "4", "-r", "4", "-t", "2s",
-                 "--locust-arg=--webhook-timeout-s=0.5", "--out", str(tmp_path))  # fmt: skip
-    assert done.returncode == 1, done.stdout + done.stderr
-    summary = _summary(tmp_path)
-    assert summary["verdict"] == "fail"
-    errors = {(f["name"], f["error"].split(":")[0]) for s in summary["scenarios"] for f in s["failures"]}
-    assert ("/run", "[run-waits-by-default] runTask 200") in errors
-    assert ("webhook_turnaround", "[one-webhook] taskCompleted") in errors  # a second delivery
-    assert ("webhook_end_to_end", "[one-webhook] no webhook within 0.5 s") in errors  # a lost one
-    assert "breach: run_wait requests error rate = 100.00% > ceiling 0.00%" in done.stdout
-    assert "breach: webhook webhook_end_to_end error rate" in done.stdout
 
 
 def test_load_interrupted_still_writes_the_report(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from infsh_harness import defaults
 from infsh_harness.cli.args import positive_float, rate
-from infsh_harness.mock.config import BUGS, PROFILES, Faults, MockConfig, WebhookPolicy
+from infsh_harness.mock.config import PROFILES, Faults, MockConfig, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
 
@@ -60,7 +60,6 @@ def add_parser(subparsers: Any) -> None:
         "--heartbeat", type=positive_float,
         help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: fixtures/wire.yaml)",
     )
-    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
 
@@ -87,7 +86,6 @@ def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockCon
         session_timeout_s=args.session_timeout,
         webhooks=WebhookPolicy(allow_hosts=frozenset(h.lower() for h in args.webhook_allow)),
         faults=faults,
-        bugs=frozenset(args.bug),
         seed=args.seed,
         cancel_ms=args.cancel_ms,
         heartbeat_s=args.heartbeat,

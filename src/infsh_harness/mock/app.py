@@ -22,7 +22,7 @@ import jsonschema_rs
 import orjson
 
 from infsh_harness.mock.config import Faults, MockConfig
-from infsh_harness.mock.errors import BadRequest, Conflict, InvalidRequest, MethodNotAllowed, MockError, NotFound
+from infsh_harness.mock.errors import BadRequest, InvalidRequest, MethodNotAllowed, MockError, NotFound
 from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.models import MockBackend, Task, TaskView
 from infsh_harness.mock.render import DocumentedRenderer, Renderer
@@ -80,7 +80,6 @@ class MockApp:
         self.backend = backend
         self.spec = spec
         self.config = config
-        self.bugs = config.bugs
         self.faults = config.faults
         self.dispatcher = dispatcher
         self.rng = rng
@@ -88,7 +87,7 @@ class MockApp:
         self._events: dict[str, asyncio.Event] = {}
         self._waiting: dict[str, int] = {}  # task id -> requests waiting on it
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self.renderer: Renderer = DocumentedRenderer(spec, config.bugs)
+        self.renderer: Renderer = DocumentedRenderer(spec)
         self.run_validator = self._compile_run_validator(spec)
         self.matcher: Matcher = match_documented
         self.routes: dict[str, dict[str, Handler]] = {
@@ -107,26 +106,7 @@ class MockApp:
         }
 
     def _compile_run_validator(self, spec: Spec) -> Any:
-        schema = spec.schema("RunRequest")
-        if "session_timeout_unbounded" in self.bugs:
-            schema["properties"] = dict(schema["properties"])
-            schema["properties"]["session_timeout"] = {"type": "number"}
-        if "session_timeout_without_new" in self.bugs:
-            schema.pop("if", None)
-            schema.pop("then", None)
-        if "session_timeout_truncated" in self.bugs:  # bounded by hand in _seed_run_bugs
-            bounds = schema["properties"]["session_timeout"]
-            self._timeout_bounds = (bounds["minimum"], bounds["maximum"])
-            schema["properties"] = {**schema["properties"], "session_timeout": {"type": "number"}}
-        if "empty_session_accepted" in self.bugs:  # "" is dropped in _seed_run_bugs
-            session = {k: v for k, v in schema["properties"]["session"].items() if k != "minLength"}
-            schema["properties"] = {**schema["properties"], "session": session}
-        if "loose_validation" in self.bugs:  # each property judged alone, in _loosely_valid
-            self._property_validators = {
-                name: jsonschema_rs.validator_for(prop, validate_formats=True)
-                for name, prop in schema["properties"].items()
-            }
-        return jsonschema_rs.validator_for(schema, validate_formats=True)
+        return jsonschema_rs.validator_for(spec.schema("RunRequest"), validate_formats=True)
 
     # --- ASGI ----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -184,10 +164,7 @@ class MockApp:
         if request.method not in methods:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
         request.owner = self.backend.authenticate(request.headers.get("authorization"))
-        response = await methods[request.method](request)
-        if "text_success" in self.bugs:
-            response.content_type = "text/plain"
-        return response
+        return await methods[request.method](request)
 
     async def _dispatch(
         self, request: Request, methods: dict[str, Handler] | None, path: str
@@ -278,8 +255,6 @@ class MockApp:
             raise BadRequest("request body must be a JSON object", code="invalid_body")
         if self.run_validator.is_valid(data):
             return data
-        if "loose_validation" in self.bugs and isinstance(data.get("app"), str) and data.get("input") is not None:
-            return self._loosely_valid(data)
         errors = [
             f"{'/'.join(map(str, e.instance_path)) or 'body'}: {e.message}"
             for e in self.run_validator.iter_errors(data)
@@ -298,10 +273,6 @@ class MockApp:
     # --- lifecycle glue ------------------------------------------------------------------
     def start_task(self, owner: str, data: Mapping[str, Any]) -> Task:
         task = self.backend.create_task(owner, data)
-        if task.webhook and "webhook_early" in self.bugs:
-            task.finalized = True  # the early webhook is the only one
-            planned = TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
-            self.dispatcher.submit(task.id, task.webhook, self.renderer.webhook(planned))
         if task.webhook:
             self._schedule_finalize(task)
         return task
@@ -319,10 +290,8 @@ class MockApp:
             if not task.finalized:  # the wall clock lagged the loop's timer: look again shortly
                 self._timers[task.id] = asyncio.get_running_loop().call_later(0.001, self._on_terminal, task)
             return
-        if task.webhook and "webhook_missing" not in self.bugs:
-            payload = self.renderer.webhook(view)
-            for _ in range(2 if "webhook_twice" in self.bugs else 1):
-                self.dispatcher.submit(task.id, task.webhook, payload)
+        if task.webhook:
+            self.dispatcher.submit(task.id, task.webhook, self.renderer.webhook(view))
 
     def notify_changed(self, task: Task) -> None:
         """The task became terminal early (cancel): wake its waiters, send its webhook now."""
@@ -332,7 +301,7 @@ class MockApp:
         timer = self._timers.pop(task.id, None)
         if timer is not None:
             timer.cancel()
-        if task.webhook and "webhook_not_on_cancel" not in self.bugs:
+        if task.webhook:
             if self.backend.terminal_at(task) <= self.backend.clock.now():
                 self._on_terminal(task)
             else:  # a cancel still in flight (wire profile): send the webhook once it lands
@@ -401,22 +370,16 @@ class MockApp:
     async def run(self, request: Request) -> Response:
         wait = self.parse_bool(request.query, "wait", default=True)
         data = self.parse_run_request(request.body)
-        if self.bugs:
-            wait = self._seed_run_bugs(request, data, wait)
         task = self.start_task(request.owner, data)
         view = await self.await_terminal(task, self.config.max_wait_s) if wait else self.backend.view(task)
         return Response.json(200, self.renderer.task(view))
 
     async def get_task(self, request: Request) -> Response:
         task = self._find_task(request)
-        if self.bugs:
-            return self._seeded_get(request, task)
         return Response.json(200, self.renderer.task(self.backend.view(task)))
 
     async def cancel_task(self, request: Request) -> Response:
         task = self._find_task(request)
-        if self.bugs and "cancel_terminal_409" in self.bugs and self.backend.view(task).terminal:
-            raise Conflict(f"task {task.id} has already ended")
         view = self.backend.cancel_task(request.owner, task.id)
         if task.cancelled_at is not None:
             self.notify_changed(task)
@@ -424,53 +387,7 @@ class MockApp:
 
     def _find_task(self, request: Request) -> Task:
         task_id = request.params["id"]
-        try:
-            return self.backend.get_task(request.owner, task_id)
-        except NotFound:
-            if "unknown_task_500" in self.bugs:
-                raise MockError("task lookup failed") from None
-            raise
-
-    # --- seeded bugs (only the harness' own tests turn them on) ----------------------------
-    def _seed_run_bugs(self, request: Request, data: dict[str, Any], wait: bool) -> bool:
-        """Whether the run waits, after the seeded bugs of ``POST /run`` had their say."""
-        if "empty_session_accepted" in self.bugs and data.get("session") == "":
-            del data["session"]
-        bugs, session = self.bugs, data.get("session")
-        if "default_no_wait" in bugs and "wait" not in request.query:
-            wait = False
-        if "no_wait_waits" in bugs:
-            wait = True
-        if "session_timeout_truncated" in bugs and isinstance(data.get("session_timeout"), int | float):
-            low, high = self._timeout_bounds
-            if not low <= int(data["session_timeout"]) <= high:
-                raise InvalidRequest("session_timeout is out of bounds")
-        if "session_continue_refused" in bugs and session not in (None, "new"):
-            raise NotFound(f"session not found: {session}", code="session_not_found")
-        if session is not None and "session_no_wait_waits" in bugs:
-            wait = True
-        if session is not None and "session_default_no_wait" in bugs and "wait" not in request.query:
-            wait = False
-        return wait
-
-    def _loosely_valid(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The body as a lax server reads it: a non-object input becomes {}, a property breaking
-        its own schema is dropped, and what the properties break together is not looked at."""
-        kept = {k: v for k, v in data.items() if k not in self._property_validators}
-        for name, validator in self._property_validators.items():
-            if name in data and validator.is_valid(data[name]):
-                kept[name] = data[name]
-        kept["app"] = data["app"]
-        kept["input"] = data["input"] if isinstance(data["input"], dict) else {}
-        return kept
-
-    def _seeded_get(self, request: Request, task: Task) -> Response:
-        if "get_other_task" in self.bugs:
-            task = [t for t in self.backend.tasks.values() if t.owner == request.owner][-1]
-        body = self.renderer.task(self.backend.view(task))
-        if "session_id_changes_on_get" in self.bugs and body.get("session_id"):
-            body["session_id"] += "_other"
-        return Response.json(200, body)
+        return self.backend.get_task(request.owner, task_id)
 
     # --- /_mock/ controls ----------------------------------------------------------------
     def _control_json(self, request: Request) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class FakeClock:
 class Task:
     __slots__ = (
         "id", "owner", "app", "input", "setup", "infra", "workers", "webhook", "session_id",
-        "created_at", "ends", "outcome", "output", "error", "cancelled_at", "finalized", "reads",
+        "created_at", "ends", "outcome", "output", "error", "cancelled_at", "finalized",
         "request", "cancel_requested_at",
     )  # fmt: skip
 
@@ -105,7 +105,6 @@ class Task:
         self.error: str | None = None
         self.cancelled_at: float | None = None
         self.finalized = False
-        self.reads = 0
         # the run request as received, for renderings that echo fields the model does not interpret
         self.request: Mapping[str, Any] = {}
         self.cancel_requested_at: float | None = None
@@ -172,7 +171,6 @@ class MockBackend:
         self.phases: tuple[str, ...] = catalog.phases
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random(config.seed)
-        self.bugs = config.bugs
         self.keys = frozenset(config.keys)
         self._bearer = {f"Bearer {k}": k for k in self.keys}
         self.timing = config.timing
@@ -222,12 +220,8 @@ class MockBackend:
             if scheme.lower() == "bearer" and token.strip():
                 key = token.strip()
         if key is None:
-            if "auth_optional" in self.bugs:
-                return self.config.keys[0]
             raise Unauthorized("missing API key: send Authorization: Bearer <key>")
         if key not in self.keys:
-            if "bad_key_accepted" in self.bugs:
-                return self.config.keys[0]
             raise Unauthorized("invalid API key")
         return key
 
@@ -239,9 +233,7 @@ class MockBackend:
         app_name: str = request["app"]
         app = self.catalog.find(app_name)
         if app is None:
-            if "unknown_app_200" not in self.bugs:
-                raise NotFound(f"app not found: {app_name}", code="app_not_found")
-            app = self.catalog.apps["infsh/echo"]
+            raise NotFound(f"app not found: {app_name}", code="app_not_found")
         session = self._session_for(owner, app_name, request, now)
         task_id = self._new_id("task_")
         input_ = dict(request["input"])
@@ -281,13 +273,9 @@ class MockBackend:
                 ends = self._stretch_running(ends, float(seconds))
         if outcome == COMPLETED:
             output = self._output(app, input_, task_id)
-            if "completed_without_output" in self.bugs:
-                output = None
         else:
             message = input_.get(app.error_from_input) if app.error_from_input else None
             error = error or (message if isinstance(message, str) and message else app.default_error)
-            if "failed_without_error" in self.bugs:
-                error = ""
         return ends, outcome, output, error
 
     def _stretch_running(self, ends: tuple[float, ...], seconds: float) -> tuple[float, ...]:
@@ -313,26 +301,21 @@ class MockBackend:
 
     def get_task(self, owner: str, task_id: str) -> Task:
         task = self.tasks.get(task_id)
-        if task is None or (task.owner != owner and "isolation_broken" not in self.bugs):
+        if task is None or task.owner != owner:
             raise NotFound(f"task not found: {task_id}", code="task_not_found")
         return task
 
     def view(self, task: Task) -> TaskView:
         """The task as it stands now."""
         now = self.clock.now()
-        task.reads += 1
         if task.cancelled_at is not None:
             if task.cancel_requested_at is not None and now < task.cancelled_at:
                 return TaskView(task, CANCELLING, task.cancel_requested_at, None, None)
-            if "cancel_not_sticky" in self.bugs and task.reads % 2 == 0:
-                return TaskView(task, "RUNNING", task.cancelled_at, None, None)
             return TaskView(task, CANCELLED, task.cancelled_at, None, None)
         created = task.created_at
         for i, end in enumerate(task.ends):
             # compare instants, not durations: the task is terminal exactly from ``finishes_at`` on
             if now < created + end:
-                if "status_backwards" in self.bugs and i >= 2 and task.reads % 2 == 0:
-                    i -= 1
                 started = task.created_at + (task.ends[i - 1] if i else 0.0)
                 return TaskView(task, self.phases[i], started, None, None)
         return TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
@@ -341,12 +324,8 @@ class MockBackend:
         """Cancel if not terminal; a terminal task is left as it is. Returns the state after."""
         task = self.get_task(owner, task_id)
         current = self.view(task)
-        if current.terminal and "terminal_not_final" not in self.bugs:
+        if current.terminal or current.status == CANCELLING:
             return current
-        if current.status in (CANCELLED, CANCELLING):
-            return current
-        if "cancel_ignored" in self.bugs:
-            return TaskView(task, CANCELLED, self.clock.now(), None, None)
         now = self.clock.now()
         task.cancel_requested_at = now
         task.cancelled_at = now + self.cancel_s
@@ -404,7 +383,7 @@ class MockBackend:
     ) -> Session | None:
         name = request.get("session")
         timeout = request.get("session_timeout")
-        if timeout is not None and name != "new" and "session_timeout_without_new" not in self.bugs:
+        if timeout is not None and name != "new":
             raise InvalidRequest('session_timeout is only allowed with session: "new"')
         if name is None:
             return None
@@ -429,8 +408,6 @@ class MockBackend:
         if self.strict_sessions:
             self._check_session_free(session, app, now)
         session.last_active = now
-        if "session_id_changes" in self.bugs:
-            return Session(self._new_id("sess_"), owner, app, session.timeout_s, now)
         return session
 
     def _check_session_free(self, session: Session, app: str, now: float) -> None:
