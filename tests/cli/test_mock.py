@@ -86,9 +86,10 @@ def test_mock_flags_reach_the_mock() -> None:
         match = LISTENING.fullmatch(first.strip())
         assert match, first
         url = match.group(1)
-        faults = httpx.get(f"{url}/_mock/faults", trust_env=False).json()
+        control = {"Authorization": "Bearer inf_test_key"}  # the controls take the mock's keys
+        faults = httpx.get(f"{url}/_mock/faults", headers=control, trust_env=False).json()
         assert (faults["rate_limit_rate"], faults["retry_after_s"]) == (1.0, 3)
-        assert httpx.get(f"{url}/_mock/timing", trust_env=False).json()["phase_ms"] == 5
+        assert httpx.get(f"{url}/_mock/timing", headers=control, trust_env=False).json()["phase_ms"] == 5
         response = httpx.get(f"{url}/tasks/x", headers={"Authorization": "Bearer inf_test_key"}, trust_env=False)
         assert (response.status_code, response.headers["retry-after"]) == (429, "3")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from infsh_harness import defaults
 
-__all__ = ["NO_FAULTS", "PROFILES", "Faults", "MockConfig", "WebhookPolicy"]
+__all__ = ["NO_FAULTS", "PROFILES", "Faults", "MockConfig", "ServerLimits", "WebhookPolicy"]
 
 PROFILES: tuple[str, ...] = ("documented", "wire")
 
@@ -41,13 +41,12 @@ class Faults:
         if self.retry_after_s < 0:
             raise ValueError("retry_after_s must not be negative")
 
-    @property
-    def active(self) -> bool:
-        return self is not NO_FAULTS and self != NO_FAULTS  # read on every request: no new instance
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Faults:
-        """Build from JSON; unknown keys and wrong types raise ``ValueError`` naming them."""
+        """Build from JSON; unknown keys and wrong types raise ``ValueError`` naming them.
+
+        Settings that inject nothing give :data:`NO_FAULTS` itself, so that the request path can
+        tell "no faults" by identity."""
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -60,7 +59,11 @@ class Faults:
             if want is int and value != int(value):
                 raise ValueError(f"{name} must be a whole number")
             values[name] = want(value)
-        return cls(**values)
+        return cls(**values).normalized()
+
+    def normalized(self) -> Faults:
+        """:data:`NO_FAULTS` when these settings inject nothing, else ``self``."""
+        return NO_FAULTS if self == NO_FAULTS else self
 
 
 NO_FAULTS = Faults()
@@ -80,19 +83,48 @@ class WebhookPolicy:
 
 
 @dataclass(frozen=True)
+class ServerLimits:
+    """What one client may cost the server: connections, idle time, header time and sizes.
+
+    ``max_connections`` open connections are served; a request on one more is answered 503 with
+    the error body and its connection closed. A connection that sends no complete request line and
+    headers within ``header_timeout_s`` (from its first byte, or from its opening) gets 408 and is
+    closed; one idle between requests for ``idle_timeout_s`` is closed. Request line and headers
+    above ``max_header_bytes`` get 431, a body above ``max_body_bytes`` gets 400."""
+
+    max_connections: int = 1024
+    idle_timeout_s: float = 5.0
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 32 * 1024
+    max_body_bytes: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_header_bytes", "max_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        for name in ("idle_timeout_s", "header_timeout_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < float("inf")):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+
+
+@dataclass(frozen=True)
 class MockConfig:
     profile: str = "documented"
-    keys: tuple[str, ...] = defaults.MOCK_KEYS
+    # the keys the mock accepts: on the public API, and on the /_mock/ controls
+    keys: tuple[str, ...] = field(default=defaults.MOCK_KEYS, repr=False)
     timing: str = "fast"
     phase_ms: float | None = None
     max_wait_s: float = 60.0
     task_ttl_s: float = 3600.0
     session_timeout_s: float = 300.0
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
-    faults: Faults = field(default_factory=Faults)
+    faults: Faults = NO_FAULTS
+    limits: ServerLimits = field(default_factory=ServerLimits)
     seed: int | None = None
     apps_file: str | None = None
-    # wire profile only; None takes the default from fixtures/wire.yaml
+    # wire profile only; None takes the default from data/wire.yaml
     cancel_ms: float | None = None  # how long a cancel stays in flight (status Cancelling)
     heartbeat_s: float | None = None  # interval of heartbeat lines on GET /tasks/{id}/stream
 
@@ -101,6 +133,7 @@ class MockConfig:
             raise ValueError(f"unknown profile {self.profile!r} (choose from {', '.join(PROFILES)})")
         if not self.keys:
             raise ValueError("at least one API key is needed")
+        object.__setattr__(self, "faults", self.faults.normalized())  # no faults: the shared value
         if self.max_wait_s <= 0 or self.task_ttl_s <= 0 or self.session_timeout_s <= 0:
             raise ValueError("max_wait_s, task_ttl_s and session_timeout_s must be positive")
         if self.phase_ms is not None and self.phase_ms < 0:

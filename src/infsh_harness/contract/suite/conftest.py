@@ -333,18 +333,20 @@ def mock_controls(settings: SuiteSettings, target_url: str) -> bool:
     if settings.base_url is None:
         return True
     try:
-        answer = httpx.get(f"{target_url}/_mock/stats", timeout=5, trust_env=False)
+        control = {"Authorization": f"Bearer {settings.api_key}"}  # the mock's controls take its API keys
+        answer = httpx.get(f"{target_url}/_mock/stats", headers=control, timeout=5, trust_env=False)
     except httpx.HTTPError:
         return False
     return answer.status_code == 200 and answer.headers.get("content-type", "").startswith("application/json")
 
 
 @pytest.fixture
-def mock_admin(mock_controls: bool, target_url: str) -> Iterator[httpx.Client]:
+def mock_admin(mock_controls: bool, target_url: str, settings: SuiteSettings) -> Iterator[httpx.Client]:
     """An HTTP client on the target's ``/_mock/`` controls; skips the test on other targets."""
     if not mock_controls:
         pytest.skip("needs the mock's /_mock/ controls; the target has none")
-    with httpx.Client(base_url=target_url, timeout=10, trust_env=False) as client:
+    control = {"Authorization": f"Bearer {settings.api_key}"}  # the mock's controls take its API keys
+    with httpx.Client(base_url=target_url, headers=control, timeout=10, trust_env=False) as client:
         yield client
 
 

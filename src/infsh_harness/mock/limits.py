@@ -1,0 +1,102 @@
+"""What one client may cost the mock, enforced where uvicorn reads the bytes.
+
+uvicorn closes a keep-alive connection idle for ``timeout_keep_alive`` (our ``idle_timeout_s``), but
+has no time limit on reading a request's headers (a client sending one byte a minute holds its
+connection for ever), no limit on their size with httptools, and answers its own 400s and 503s in
+plain text. ``GuardedProtocol`` is uvicorn's httptools protocol (``uvicorn.Config(http=...)``) with
+those added: a connection over ``max_connections`` gets 503, headers not complete within
+``header_timeout_s`` get 408, more than ``max_header_bytes`` of request line and headers get 431,
+unparseable HTTP gets 400 — each with the profile's error body, then the connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import Any, ClassVar, Protocol
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from infsh_harness.mock.config import ServerLimits
+from infsh_harness.mock.errors import BadRequest, HeadersTooLarge, MockError, Overloaded, RequestTimeout
+from infsh_harness.mock.http import Response
+
+__all__ = ["GuardedProtocol", "guarded_protocol"]
+
+
+def _wire_bytes(response: Response) -> bytes:
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    head = [f"HTTP/1.1 {response.status} {phrase}".encode(), b"content-type: " + response.content_type.encode()]
+    head += [b"content-length: " + str(len(response.body)).encode(), b"connection: close"]
+    head += [name + b": " + value for name, value in response.headers if name != b"connection"]
+    return b"\r\n".join(head) + b"\r\n\r\n" + response.body
+
+
+class ErrorRendering(Protocol):
+    def render_error(self, exc: MockError) -> Response: ...
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a connection cap, a header timeout and a header size limit."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+    errors: ClassVar[ErrorRendering]  # the mock, which renders an error as its profile does
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(Overloaded(f"more than {self.limits.max_connections} connections are open; try again later"))
+            return
+        self._begin_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end_headers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._begin_headers()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+        if self._header_timer is not None:  # the headers are still not complete
+            self._header_bytes += len(data)
+            if self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes"))
+
+    def on_headers_complete(self) -> None:
+        self._end_headers()
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", code="invalid_http"))
+
+    def _begin_headers(self) -> None:
+        self._header_bytes = 0
+        self._header_timer = self.loop.call_later(self.limits.header_timeout_s, self._headers_timed_out)
+
+    def _end_headers(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_timed_out(self) -> None:
+        self._header_timer = None
+        self._refuse(RequestTimeout(f"the request's headers did not arrive within {self.limits.header_timeout_s:g} s"))
+
+    def _refuse(self, exc: MockError) -> None:
+        self._end_headers()
+        if not self.transport.is_closing():
+            self.transport.write(_wire_bytes(self.errors.render_error(exc)))
+            self.transport.close()
+
+
+def guarded_protocol(limits: ServerLimits, errors: ErrorRendering) -> type[GuardedProtocol]:
+    """A ``GuardedProtocol`` for one server: its limits, and the mock that renders its errors."""
+    return type("GuardedProtocol", (GuardedProtocol,), {"limits": limits, "errors": errors})
