@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from infsh_harness.cli import main as cli_main
+from infsh_harness.mock.config import MockConfig, ServerLimits
 from infsh_harness.mock.server import bind_socket
 from infsh_harness.spec import load_spec
 
@@ -113,6 +114,14 @@ BAD_FLAGS = [
     ["--host", "999.1.1.1"],
     ["--bug", "nope"],
     ["--bug", "status_backwards"],  # seeded bugs live in the tests' proxy, not in the mock
+    ["--max-connections", "0"],
+    ["--max-connections", "1.5"],
+    ["--idle-timeout", "0"],
+    ["--idle-timeout", "nan"],
+    ["--header-timeout", "inf"],
+    ["--header-timeout", "-1"],
+    ["--max-header-bytes", "x"],
+    ["--max-body-bytes", "-1"],
 ]
 
 
@@ -167,3 +176,12 @@ def test_flags_map_onto_the_config() -> None:
     faults = config.faults
     assert (faults.latency_ms_min, faults.latency_ms_max, faults.error_rate, faults.error_status) == (5, 9, 0.1, 503)
     assert (faults.webhook_drop_rate, faults.webhook_duplicate_rate, faults.webhook_delay_ms) == (0.2, 0.3, 50)
+    limits = build_parser().parse_args([
+        "mock", "--max-connections", "7", "--idle-timeout", "2.5", "--header-timeout", "3", "--max-header-bytes", "900",
+        "--max-body-bytes", "1000",
+    ])  # fmt: skip
+    assert config_from_args(limits, ("k",)).limits == ServerLimits(7, 2.5, 3.0, 900, 1000)
+
+
+def test_keys_never_reach_the_config_repr() -> None:
+    assert "secret_key" not in repr(MockConfig(keys=("secret_key",)))

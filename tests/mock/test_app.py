@@ -526,3 +526,12 @@ def test_serve_in_thread_serves_the_asked_profile_on_loopback() -> None:
         assert assert_task(answer)["status"] == COMPLETED
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/_mock/stats", trust_env=False)
+
+
+def test_no_faults_is_one_shared_value() -> None:
+    from infsh_harness.mock.config import NO_FAULTS
+
+    assert Faults.from_mapping({}) is NO_FAULTS and Faults.from_mapping({"error_rate": 0}) is NO_FAULTS
+    assert MockConfig(faults=Faults()).faults is NO_FAULTS
+    assert create_app(MockConfig(faults=Faults(error_rate=0.5))).faults.active
+    assert not create_app(MockConfig()).faults.active

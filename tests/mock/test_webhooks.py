@@ -344,3 +344,14 @@ def test_refused_webhook_over_http_is_recorded() -> None:
             ("refused", 0, True)
         ]
 
+
+
+def test_a_payload_that_cannot_be_encoded_is_recorded_not_lost() -> None:
+    async def main() -> list[tuple[str, str, bool]]:
+        rng = random.Random(0)
+        dispatcher = WebhookDispatcher(WebhookPolicy(), FaultInjector(NO_FAULTS, rng), rng)
+        dispatcher.submit("task_x", "http://127.0.0.1:9/hook", {"output": {1, 2}})  # a set: no JSON for it
+        await dispatcher.close()
+        return [(a.task_id, a.outcome, a.final) for a in dispatcher.attempts]
+
+    assert asyncio.run(main()) == [("task_x", "unencodable", True)]

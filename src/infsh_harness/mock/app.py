@@ -41,7 +41,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # headers a request may carry once (RFC 9110 §5.3: not lists); two of them is ambiguous
-_SINGLE_HEADERS = frozenset({"authorization", "content-type", "content-length", "host", "accept"})
+_SINGLE_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 

@@ -62,17 +62,28 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():  # refused: the rest is not read
+            return
         if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
             self._begin_headers()  # the first bytes of the next request on a kept-alive connection
-        super().data_received(data)
-        if self._header_timer is not None:  # the headers are still not complete
+        if self._header_timer is not None:
             self._header_bytes += len(data)
-            if self._header_bytes > self.limits.max_header_bytes:
-                self._refuse(HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes"))
+        super().data_received(data)
+        if self._header_timer is not None and self._header_bytes > self.limits.max_header_bytes:
+            self._refuse(self._too_large())  # still no end of headers, and already too many bytes
 
     def on_headers_complete(self) -> None:
+        # the bytes received may hold a body after the headers: count the headers themselves then
+        if self._header_bytes > self.limits.max_header_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.limits.max_header_bytes:
+                self._refuse(self._too_large())
+                return
         self._end_headers()
         super().on_headers_complete()
+
+    def _too_large(self) -> HeadersTooLarge:
+        return HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes")
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", code="invalid_http"))
