@@ -61,12 +61,6 @@ def server() -> Iterator[MockServer]:
     srv.stop()
 
 
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=AUTH, timeout=20, trust_env=False) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
-
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text

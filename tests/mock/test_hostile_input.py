@@ -44,12 +44,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[MockServer]:
     srv.stop()
 
 
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=AUTH, timeout=20, trust_env=False) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
-
 
 def refused(response: httpx.Response, status: int, code: str, profile: str) -> None:
     """A 4xx with the profile's error body naming ``code``."""

@@ -6,19 +6,20 @@ decides the body (the documented ``{"error", "code"}``, or the wire profile's pr
 Nothing else builds an error answer.
 
     MockError (500 internal_error)
-    ├── BadRequest (400 invalid_json)       the request cannot be read: not JSON, too large, too deep, bad encoding
+    ├── BadRequest (400 invalid_json)       not readable: not UTF-8 JSON, too large, too deep, badly encoded
     ├── Unauthorized (401)                  no key, or an unknown one
     ├── NotFound (404)                      no such route, task, app or session
     ├── MethodNotAllowed (405)              with ``Allow``
-    ├── RequestTimeout (408)                the headers did not arrive in time
     ├── Conflict (409)                      a session busy with another task
     ├── SessionExpired, SessionEnded (410)
-    ├── HeadersTooLarge (431)
     ├── InvalidRequest (422 validation_error)  readable, but breaks the request schema
     ├── RunEnded (422)                      the wire profile's waited run that ended Failed or Cancelled
     ├── RateLimited (429)                   injected, with ``Retry-After``
     ├── InjectedFault (5xx)                 injected
-    └── Overloaded (503)                    over the connection cap
+    └── ConnectionRefused                   answered with ``Connection: close``, the rest left unread:
+        ├── RequestTimeout (408)            the headers did not arrive in time
+        ├── HeadersTooLarge (431)
+        └── Overloaded (503)                over the connection cap
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 __all__ = [
     "BadRequest",
     "Conflict",
+    "ConnectionRefused",
     "HeadersTooLarge",
     "InjectedFault",
     "InvalidRequest",
@@ -97,10 +99,15 @@ class MethodNotAllowed(MockError):
         self.headers = ((b"allow", ", ".join(allow).encode()),)
 
 
-class RequestTimeout(MockError):
+class ConnectionRefused(MockError):
+    """An answer after which the connection is closed: the rest of what the client sends is not read."""
+
+    headers = ((b"connection", b"close"),)
+
+
+class RequestTimeout(ConnectionRefused):
     status_code = 408
     code = "request_timeout"
-    headers = ((b"connection", b"close"),)
 
 
 class Conflict(MockError):
@@ -130,10 +137,9 @@ class RunEnded(MockError):
     status_code = 422
 
 
-class HeadersTooLarge(MockError):
+class HeadersTooLarge(ConnectionRefused):
     status_code = 431
     code = "headers_too_large"
-    headers = ((b"connection", b"close"),)
 
 
 class RateLimited(MockError):
@@ -151,7 +157,6 @@ class InjectedFault(MockError):
     code = "injected_fault"
 
 
-class Overloaded(MockError):
+class Overloaded(ConnectionRefused):
     status_code = 503
     code = "overloaded"
-    headers = ((b"connection", b"close"),)
