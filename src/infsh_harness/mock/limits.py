@@ -49,12 +49,13 @@ class GuardedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
+        self._over_cap = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
-            self._refuse(Overloaded(f"more than {self.limits.max_connections} connections are open; try again later"))
-            return
+        # refused once its request's headers are read: a client that has sent its request reads the
+        # answer, where one refused on connecting may find its connection reset instead
+        self._over_cap = len(self.connections) > self.limits.max_connections
         self._begin_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -73,6 +74,9 @@ class GuardedProtocol(HttpToolsProtocol):
             self._refuse(self._too_large())  # still no end of headers, and already too many bytes
 
     def on_headers_complete(self) -> None:
+        if self._over_cap:
+            self._refuse(Overloaded(f"more than {self.limits.max_connections} connections are open; try again later"))
+            return
         # the bytes received may hold a body after the headers: count the headers themselves then
         if self._header_bytes > self.limits.max_header_bytes:
             size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
@@ -84,6 +88,15 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _too_large(self) -> HeadersTooLarge:
         return HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes")
+
+    # after a refusal the parser may go on through the bytes already received: they are not a request
+    def on_body(self, body: bytes) -> None:
+        if not self.transport.is_closing():
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.transport.is_closing():
+            super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", code="invalid_http"))
