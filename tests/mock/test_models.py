@@ -496,3 +496,13 @@ def test_retained_tasks_and_sessions_are_not_visited_by_the_cyclic_collector() -
     run(backend)  # the sweep forgets the expired task: reference counting frees it, no collection needed
     del task
     assert probe() is None
+
+
+def test_keys_never_reach_a_repr() -> None:
+    from infsh_harness.mock.http import Request
+
+    backend, _ = make_backend(keys=("inf_secret_key",))
+    task = run(backend, key="inf_secret_key", session="new")
+    request = Request("GET", "/x", {}, {}, {"authorization": "Bearer inf_secret_key"}, b"", owner="inf_secret_key")
+    for thing in (task, backend.sessions[task.session_id or ""], request, backend.config):
+        assert "inf_secret_key" not in repr(thing)

@@ -19,9 +19,9 @@ class Request:
     path: str
     params: dict[str, str]
     query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes
-    owner: str = ""  # the key the request acts as, once authenticated
+    headers: Mapping[str, str] = field(repr=False)  # Authorization holds a key: never in a repr
+    body: bytes = field(default=b"", repr=False)
+    owner: str = field(default="", repr=False)  # the key the request acts as, once authenticated
 
 
 @dataclass

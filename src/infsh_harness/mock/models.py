@@ -188,7 +188,7 @@ class TaskView:
 @dataclass
 class Session:
     id: str
-    owner: str
+    owner: str = field(repr=False)  # the key it belongs to: never in a repr
     app: str
     timeout_s: float
     last_active: float
