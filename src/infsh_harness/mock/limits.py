@@ -7,11 +7,16 @@ plain text. ``GuardedProtocol`` is uvicorn's httptools protocol (``uvicorn.Confi
 those added: a connection over ``max_connections`` gets 503, headers not complete within
 ``header_timeout_s`` get 408, more than ``max_header_bytes`` of request line and headers get 431,
 unparseable HTTP gets 400 — each with the profile's error body, then the connection is closed.
+
+The header timeout costs no timer per request: a connection notes when its current request's first
+byte came (``_headers_since``), and one sweep per server, every quarter of the timeout while
+connections are open, cuts off those past it (so a cut-off comes between 1 and 1.25 timeouts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from http import HTTPStatus
 from typing import Any, ClassVar, Protocol
 
@@ -44,10 +49,11 @@ class GuardedProtocol(HttpToolsProtocol):
 
     limits: ClassVar[ServerLimits] = ServerLimits()
     errors: ClassVar[ErrorRendering]  # the mock, which renders an error as its profile does
+    _sweep: ClassVar[asyncio.TimerHandle | None] = None  # the server's header-timeout sweep, while armed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_timer: asyncio.TimerHandle | None = None
+        self._headers_since: float | None = None  # when the headers being read began to come
         self._header_bytes = 0
         self._over_cap = False
 
@@ -57,6 +63,8 @@ class GuardedProtocol(HttpToolsProtocol):
         # answer, where one refused on connecting may find its connection reset instead
         self._over_cap = len(self.connections) > self.limits.max_connections
         self._begin_headers()
+        if type(self)._sweep is None:
+            self._arm_sweep()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end_headers()
@@ -65,12 +73,12 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():  # refused: the rest is not read
             return
-        if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+        if self._headers_since is None and (self.cycle is None or self.cycle.response_complete):
             self._begin_headers()  # the first bytes of the next request on a kept-alive connection
-        if self._header_timer is not None:
+        if self._headers_since is not None:
             self._header_bytes += len(data)
         super().data_received(data)
-        if self._header_timer is not None and self._header_bytes > self.limits.max_header_bytes:
+        if self._headers_since is not None and self._header_bytes > self.limits.max_header_bytes:
             self._refuse(self._too_large())  # still no end of headers, and already too many bytes
 
     def on_headers_complete(self) -> None:
@@ -103,16 +111,27 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _begin_headers(self) -> None:
         self._header_bytes = 0
-        self._header_timer = self.loop.call_later(self.limits.header_timeout_s, self._headers_timed_out)
+        self._headers_since = time.monotonic()
 
     def _end_headers(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._headers_since = None
 
-    def _headers_timed_out(self) -> None:
-        self._header_timer = None
-        self._refuse(RequestTimeout(f"the request's headers did not arrive within {self.limits.header_timeout_s:g} s"))
+    def _arm_sweep(self) -> None:
+        cls = type(self)
+        cls._sweep = self.loop.call_later(self.limits.header_timeout_s / 4, self._sweep_headers)
+
+    def _sweep_headers(self) -> None:
+        """Cut off every connection of this server whose headers are late; look again while any is open."""
+        type(self)._sweep = None
+        late = time.monotonic() - self.limits.header_timeout_s
+        timeout = RequestTimeout(f"the request's headers did not arrive within {self.limits.header_timeout_s:g} s")
+        for connection in list(self.connections):
+            if isinstance(connection, GuardedProtocol):
+                since = connection._headers_since
+                if since is not None and since <= late:
+                    connection._refuse(timeout)
+        if self.connections:
+            self._arm_sweep()
 
     def _refuse(self, exc: MockError) -> None:
         self._end_headers()
