@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from infsh_harness.mock.apps import load_catalog
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.control import PREFIX, ControlApi
-from infsh_harness.mock.errors import BadRequest, MethodNotAllowed, MockError, NotFound
+from infsh_harness.mock.errors import BadRequest, BodyTooLarge, MethodNotAllowed, MockError, NotFound
 from infsh_harness.mock.faults import FaultInjector
 from infsh_harness.mock.http import Request, Response, StreamingResponse
 from infsh_harness.mock.lifecycle import Lifecycle
@@ -139,10 +139,8 @@ class MockApp:
         body = await self._read_body(receive)
         return Request(scope["method"], path, {}, query, headers, body)
 
-    def _too_large(self) -> BadRequest:
-        error = BadRequest(f"request body is larger than {self.max_body_bytes} bytes", code="body_too_large")
-        error.headers = ((b"connection", b"close"),)  # the rest of the body is not read
-        return error
+    def _too_large(self) -> BodyTooLarge:
+        return BodyTooLarge(f"request body is larger than {self.max_body_bytes} bytes")
 
     async def _read_body(self, receive: Receive) -> bytes:
         message = await receive()

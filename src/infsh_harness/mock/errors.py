@@ -17,6 +17,7 @@ Nothing else builds an error answer.
     ├── RateLimited (429)                   injected, with ``Retry-After``
     ├── InjectedFault (5xx)                 injected
     └── ConnectionRefused                   answered with ``Connection: close``, the rest left unread:
+        ├── BodyTooLarge (400)
         ├── RequestTimeout (408)            the headers did not arrive in time
         ├── HeadersTooLarge (431)
         └── Overloaded (503)                over the connection cap
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "BadRequest",
+    "BodyTooLarge",
     "Conflict",
     "ConnectionRefused",
     "HeadersTooLarge",
@@ -103,6 +105,11 @@ class ConnectionRefused(MockError):
     """An answer after which the connection is closed: the rest of what the client sends is not read."""
 
     headers = ((b"connection", b"close"),)
+
+
+class BodyTooLarge(ConnectionRefused):
+    status_code = 400
+    code = "body_too_large"
 
 
 class RequestTimeout(ConnectionRefused):
