@@ -5,9 +5,11 @@ task with a webhook gets one loop timer at its end, which claims the terminal ev
 payload to the dispatcher; a cancel claims it at once. A waiting request sleeps on a timer set for
 the task's end (or its deadline) and on a future that a cancel or a shutdown resolves, then looks
 again. The loop's timers have millisecond granularity (uvloop's are whole milliseconds), so a
-waiting run is answered up to about a millisecond after its task ends (measured: 0.27 ms at the
-median, under 2 ms at the 90th percentile) instead of burning that millisecond in a ``sleep(0)``
-loop as it used to (1.5 ms of CPU per waited run).
+waiting run is answered a fraction of a millisecond after its task ends instead of burning its last
+1.5 ms in a ``sleep(0)`` loop as it used to. Measured on 50 ms tasks (one waiter; 200 at once):
+lateness at the median 0.34 ms (0.41 ms), at the 90th percentile 0.43 ms (1.1 ms), CPU per waited
+run at most 0.4 ms all included; with the spin: 0.01 ms (0.25 ms), 0.03 ms (4.5 ms, up to 40 ms as
+the spinning waiters starved each other), 2.2 ms of CPU per waited run.
 """
 
 from __future__ import annotations
