@@ -8,6 +8,10 @@ Sub-benchmarks (all by default, or name some):
   hello-world's requests/s, ``POST /run?wait=false`` at least 0.5x. Each target is measured in several
   interleaved rounds and the best round counts, so a noisy neighbour on a shared machine costs a
   round, not the verdict.
+* ``tail`` — ``POST /run?wait=false`` on the mock against ``GET /`` on the hello-world at saturation
+  (``--tail-connections`` 50, ``--tail-seconds`` 10 per round, ``--tail-rounds`` 3, the same mock all
+  rounds, so that its retained tasks pile up as in a long load run): p50, p99 and p99.9 of both side
+  by side; bar: the mock's p99 at most 2x the hello-world's (the best of the rounds' ratios counts).
 * ``memory`` — bytes the model holds per retained task, over 100,000 tasks made through the same
   parse-and-create path a ``POST /run`` takes (tracemalloc); bar: at most 2 KB.
 * ``load-truth``, ``load-overhead`` — the load scenarios measure a known truth, at a small cost
@@ -43,7 +47,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "inf_test_key"
 RUN_BODY = '{"app":"infsh/echo","input":{"prompt":"a sunset over mountains"}}'
-GET_BAR, POST_BAR, MEMORY_BAR = 0.7, 0.5, 2048.0
+GET_BAR, POST_BAR, TAIL_BAR, MEMORY_BAR = 0.7, 0.5, 2.0, 2048.0
 
 
 class BenchError(Exception):
@@ -120,15 +124,20 @@ def server(argv: Sequence[str], core: int | None, name: str) -> Iterator[str]:
             proc.wait(5)
 
 
-def load(url: str, path: str, core: int | None, args: argparse.Namespace, *, post: bool = False) -> dict[str, Any]:
+def load(
+    url: str, path: str, core: int | None, args: argparse.Namespace, *, post: bool = False,
+    seconds: float | None = None, connections: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    seconds = args.seconds if seconds is None else seconds
+    connections = args.connections if connections is None else connections
     argv = [
         sys.executable, "-m", "bench.load", url, path, "--header", f"Authorization: Bearer {KEY}",
-        "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--connections", str(args.connections),
+        "--seconds", str(seconds), "--warmup", str(args.warmup), "--connections", str(connections),
     ]  # fmt: skip
     if post:
         argv += ["--method", "POST", "--body", RUN_BODY]
     done = subprocess.run(
-        pinned(core, argv), capture_output=True, text=True, cwd=ROOT, timeout=args.seconds + 60,
+        pinned(core, argv), capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60,
         preexec_fn=_affinity(core),
     )  # fmt: skip
     if done.returncode != 0:
@@ -142,14 +151,22 @@ def load(url: str, path: str, core: int | None, args: argparse.Namespace, *, pos
 # --- sub-benchmarks ----------------------------------------------------------------------------
 
 
-def throughput(args: argparse.Namespace) -> list[Bar]:
+HELLO_ARGV = [sys.executable, "-m", "bench.hello", "--port", "0"]
+MOCK_ARGV = [sys.executable, "-m", "infsh_harness.cli", "mock", "--port", "0"]
+
+
+def cores() -> tuple[int | None, int | None]:
     server_core, load_core = pick_cores()
     if server_core is None:
         print("  note: fewer than two cores available; server and load share them, ratios are rough")
     else:
         print(f"  server on core {server_core}, load generator on core {load_core}")
-    hello_argv = [sys.executable, "-m", "bench.hello", "--port", "0"]
-    mock_argv = [sys.executable, "-m", "infsh_harness.cli", "mock", "--port", "0"]
+    return server_core, load_core
+
+
+def throughput(args: argparse.Namespace) -> list[Bar]:
+    server_core, load_core = cores()
+    hello_argv, mock_argv = HELLO_ARGV, MOCK_ARGV
     best: dict[str, dict[str, Any]] = {}
     rounds: list[dict[str, float]] = []
     with (
@@ -188,6 +205,33 @@ def throughput(args: argparse.Namespace) -> list[Bar]:
     ]
 
 
+def tail(args: argparse.Namespace) -> list[Bar]:
+    """p99 at saturation, the mock's run without waiting beside the bare app, round by round."""
+    server_core, load_core = cores()
+    ratios: list[float] = []
+    with (
+        server(HELLO_ARGV, server_core, "the hello-world") as hello_url,
+        server(MOCK_ARGV, server_core, "the mock") as mock_url,
+    ):
+        for round_no in range(1, args.tail_rounds + 1):
+            measured = {
+                "hello-world GET /": load(hello_url, "/", load_core, args, seconds=args.tail_seconds,
+                                          connections=args.tail_connections),
+                "mock POST /run?wait=false": load(mock_url, "/run?wait=false", load_core, args, post=True,
+                                                  seconds=args.tail_seconds, connections=args.tail_connections),
+            }  # fmt: skip
+            for name, result in measured.items():
+                print(f"  round {round_no}  {name:<26} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                      f"p99 {result['p99_ms']:6.2f} ms  p99.9 {result['p999_ms']:7.2f} ms  "
+                      f"max {result['max_ms']:7.2f} ms")  # fmt: skip
+            hello, mock = measured["hello-world GET /"], measured["mock POST /run?wait=false"]
+            ratios.append(mock["p99_ms"] / hello["p99_ms"])
+            print(f"  round {round_no}  p99 mock / hello-world {ratios[-1]:.2f}x, "
+                  f"p50 {mock['p50_ms'] / hello['p50_ms']:.2f}x, rps {mock['rps'] / hello['rps']:.2f}x")  # fmt: skip
+    print(f"  p99 ratios by round: {', '.join(f'{r:.2f}x' for r in ratios)}; the best counts")
+    return [Bar("POST /run?wait=false p99 / hello p99", min(ratios), TAIL_BAR, False, "x")]
+
+
 def memory(args: argparse.Namespace) -> list[Bar]:
     from infsh_harness.mock.app import create_app
 
@@ -198,7 +242,7 @@ def memory(args: argparse.Namespace) -> list[Bar]:
     try:
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(args.tasks):
-            app.backend.create_task(KEY, app.parse_run_request(body))
+            app.backend.create_task(KEY, app.profile.validate_run(body))
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
     finally:
@@ -240,7 +284,7 @@ def webhook_receiver(args: argparse.Namespace) -> list[Bar]:
 
 
 BENCHMARKS = {
-    "throughput": throughput, "memory": memory, "load-truth": load_truth, "load-overhead": load_overhead,
+    "throughput": throughput, "tail": tail, "memory": memory, "load-truth": load_truth, "load-overhead": load_overhead,
     "load-slo": load_slo, "webhook-receiver": webhook_receiver,
 }  # fmt: skip
 
@@ -253,14 +297,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best counts")
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections of the load")
     parser.add_argument("--tasks", type=int, default=100_000, help="tasks for the memory benchmark")
+    parser.add_argument("--tail-seconds", type=float, default=10.0, help="measured seconds per round of the tail")
+    parser.add_argument("--tail-connections", type=int, default=50, help="concurrent connections of the tail")
+    parser.add_argument("--tail-rounds", type=int, default=3, help="rounds of the tail; the best counts")
     args = parser.parse_args(argv)
     unknown = [name for name in args.benchmarks if name not in BENCHMARKS]
     if unknown:
         print(f"python -m bench: error: unknown benchmark {unknown[0]!r} (choose from {', '.join(BENCHMARKS)})",
               file=sys.stderr)  # fmt: skip
         return 2
-    if args.seconds <= 0 or args.rounds < 1 or args.connections < 1 or args.tasks < 1:
-        print("python -m bench: error: --seconds, --rounds, --connections, --tasks must be positive", file=sys.stderr)
+    sizes = (args.seconds, args.rounds, args.connections, args.tasks, args.tail_seconds, args.tail_connections,
+             args.tail_rounds)  # fmt: skip
+    if min(sizes) <= 0:
+        print("python -m bench: error: --seconds, --rounds, --connections, --tasks, --tail-* must be positive",
+              file=sys.stderr)  # fmt: skip
         return 2
     bars: list[Bar] = []
     try:

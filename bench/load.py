@@ -5,7 +5,7 @@ the rate measured is what the server sustains. Every answer's status is checked;
 ``content-length``, which uvicorn always sends for these fixed-size answers.
 
 ``python -m bench.load URL PATH [--method POST --body JSON] --seconds 3 --connections 64`` prints one
-JSON line: {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms", "statuses"}.
+JSON line: {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms", "p999_ms", "max_ms", "statuses"}.
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ async def run_load(
         "rps": round(stats.requests / elapsed, 1),
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": round(latencies[-1] * 1000, 3) if latencies else 0.0,
         "statuses": {k.decode(): v for k, v in stats.statuses.items()},
     }
 

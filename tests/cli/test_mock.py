@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from infsh_harness.cli import main as cli_main
+from infsh_harness.mock.config import MockConfig, ServerLimits
 from infsh_harness.mock.server import bind_socket
 from infsh_harness.spec import load_spec
 
@@ -86,9 +87,10 @@ def test_mock_flags_reach_the_mock() -> None:
         match = LISTENING.fullmatch(first.strip())
         assert match, first
         url = match.group(1)
-        faults = httpx.get(f"{url}/_mock/faults", trust_env=False).json()
+        control = {"Authorization": "Bearer inf_test_key"}  # the controls take the mock's keys
+        faults = httpx.get(f"{url}/_mock/faults", headers=control, trust_env=False).json()
         assert (faults["rate_limit_rate"], faults["retry_after_s"]) == (1.0, 3)
-        assert httpx.get(f"{url}/_mock/timing", trust_env=False).json()["phase_ms"] == 5
+        assert httpx.get(f"{url}/_mock/timing", headers=control, trust_env=False).json()["phase_ms"] == 5
         response = httpx.get(f"{url}/tasks/x", headers={"Authorization": "Bearer inf_test_key"}, trust_env=False)
         assert (response.status_code, response.headers["retry-after"]) == (429, "3")
 
@@ -111,6 +113,15 @@ BAD_FLAGS = [
     ["--webhook-delay-ms", "-5"],
     ["--host", "999.1.1.1"],
     ["--bug", "nope"],
+    ["--bug", "status_backwards"],  # seeded bugs live in the tests' proxy, not in the mock
+    ["--max-connections", "0"],
+    ["--max-connections", "1.5"],
+    ["--idle-timeout", "0"],
+    ["--idle-timeout", "nan"],
+    ["--header-timeout", "inf"],
+    ["--header-timeout", "-1"],
+    ["--max-header-bytes", "x"],
+    ["--max-body-bytes", "-1"],
 ]
 
 
@@ -165,3 +176,12 @@ def test_flags_map_onto_the_config() -> None:
     faults = config.faults
     assert (faults.latency_ms_min, faults.latency_ms_max, faults.error_rate, faults.error_status) == (5, 9, 0.1, 503)
     assert (faults.webhook_drop_rate, faults.webhook_duplicate_rate, faults.webhook_delay_ms) == (0.2, 0.3, 50)
+    limits = build_parser().parse_args([
+        "mock", "--max-connections", "7", "--idle-timeout", "2.5", "--header-timeout", "3", "--max-header-bytes", "900",
+        "--max-body-bytes", "1000",
+    ])  # fmt: skip
+    assert config_from_args(limits, ("k",)).limits == ServerLimits(7, 2.5, 3.0, 900, 1000)
+
+
+def test_keys_never_reach_the_config_repr() -> None:
+    assert "secret_key" not in repr(MockConfig(keys=("secret_key",)))

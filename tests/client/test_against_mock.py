@@ -32,6 +32,7 @@ from infsh_harness.webhooks.receiver import WebhookReceiver
 SPEC = load_spec()
 KEY, OTHER_KEY = "inf_client_key", "inf_client_key_2"
 CONFIG = MockConfig(keys=(KEY, OTHER_KEY))
+CONTROL = {"Authorization": f"Bearer {KEY}"}  # the mock's /_mock/ controls take its keys
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def base_url() -> Iterator[str]:
 def client(base_url: str) -> Iterator[TasksClient]:
     with TasksClient(base_url, api_key=KEY, timeout=10) as client:
         yield client
-    httpx.put(f"{base_url}/_mock/faults", json={}, timeout=5).raise_for_status()
+    httpx.put(f"{base_url}/_mock/faults", json={}, headers=CONTROL, timeout=5).raise_for_status()
 
 
 def test_mock_run_waits_and_echoes(client: TasksClient) -> None:
@@ -111,11 +112,11 @@ def test_mock_sessions_start_continue_and_expire(client: TasksClient) -> None:
 
 
 def test_mock_faults_raise_rate_limit_and_server_errors(client: TasksClient, base_url: str) -> None:
-    httpx.put(f"{base_url}/_mock/faults", json={"rate_limit_rate": 1, "retry_after_s": 3}, timeout=5)
+    httpx.put(f"{base_url}/_mock/faults", json={"rate_limit_rate": 1, "retry_after_s": 3}, headers=CONTROL, timeout=5)
     with pytest.raises(RateLimitError) as limited:
         client.run("infsh/echo", {})
     assert limited.value.retry_after == 3.0
-    httpx.put(f"{base_url}/_mock/faults", json={"error_rate": 1, "error_status": 503}, timeout=5)
+    httpx.put(f"{base_url}/_mock/faults", json={"error_rate": 1, "error_status": 503}, headers=CONTROL, timeout=5)
     with pytest.raises(ServerError) as failed:
         client.get("task_abc123")
     assert failed.value.status_code == 503

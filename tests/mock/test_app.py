@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from infsh_harness.mock.app import MAX_BODY_BYTES, MockApp, create_app
+from infsh_harness.mock.app import MockApp, create_app
 from infsh_harness.mock.apps import load_catalog
-from infsh_harness.mock.config import Faults, MockConfig, WebhookPolicy
+from infsh_harness.mock.config import Faults, MockConfig, ServerLimits, WebhookPolicy
 from infsh_harness.mock.models import FakeClock, MockBackend
-from infsh_harness.mock.render import iso_ms
+from infsh_harness.mock.profiles.documented import iso_ms
 from infsh_harness.mock.server import MockServer, serve_in_thread
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
@@ -60,12 +60,6 @@ def server() -> Iterator[MockServer]:
     yield srv
     srv.stop()
 
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=AUTH, timeout=20, trust_env=False) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -206,7 +200,7 @@ def test_cancel_wakes_a_waiting_run(client: httpx.Client, server: MockServer) ->
 def _wait_for_one_task(server: MockServer) -> str:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if server.app.backend.tasks and server.app._waiting:
+        if server.app.backend.tasks and server.app.lifecycle.waiting:
             return next(iter(server.app.backend.tasks))
         time.sleep(0.01)
     raise AssertionError("no waiting task appeared")
@@ -291,7 +285,7 @@ def test_json_that_is_not_an_object_is_400(client: httpx.Client, body: bytes) ->
 
 
 def test_oversized_body_is_400(client: httpx.Client) -> None:
-    body = b'{"app": "infsh/echo", "input": {"x": "' + b"a" * MAX_BODY_BYTES + b'"}}'
+    body = b'{"app": "infsh/echo", "input": {"x": "' + b"a" * ServerLimits().max_body_bytes + b'"}}'
     assert_error(client.post("/run", content=body), 400, "body_too_large")
 
 
@@ -456,7 +450,7 @@ def test_stats_count_tasks_sessions_and_waiting_requests(client: httpx.Client, s
 def _wait_for_one_task_after(server: MockServer, known: int) -> str:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if len(server.app.backend.tasks) > known and server.app._waiting:
+        if len(server.app.backend.tasks) > known and server.app.lifecycle.waiting:
             return list(server.app.backend.tasks)[-1]
         time.sleep(0.01)
     raise AssertionError("no waiting task appeared")
@@ -520,9 +514,18 @@ def test_start_on_a_busy_port_fails_at_once() -> None:
 def test_serve_in_thread_serves_the_asked_profile_on_loopback() -> None:
     with serve_in_thread(config=MockConfig(keys=("only_key",))) as url:
         assert url.startswith("http://127.0.0.1:")
-        stats = httpx.get(f"{url}/_mock/stats", trust_env=False).json()
+        stats = httpx.get(f"{url}/_mock/stats", headers={"Authorization": "Bearer only_key"}, trust_env=False).json()
         assert stats["profile"] == "documented"
         answer = httpx.post(f"{url}/run", json=ECHO, headers={"Authorization": "Bearer only_key"}, trust_env=False)
         assert assert_task(answer)["status"] == COMPLETED
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/_mock/stats", trust_env=False)
+
+
+def test_no_faults_is_one_shared_value() -> None:
+    from infsh_harness.mock.config import NO_FAULTS
+
+    assert Faults.from_mapping({}) is NO_FAULTS and Faults.from_mapping({"error_rate": 0}) is NO_FAULTS
+    assert MockConfig(faults=Faults()).faults is NO_FAULTS
+    assert create_app(MockConfig(faults=Faults(error_rate=0.5))).faults.active
+    assert not create_app(MockConfig()).faults.active

@@ -6,7 +6,10 @@ own, not through the catalog under test), so a change to either flows into these
 
 from __future__ import annotations
 
+import gc
 import random
+import sys
+import weakref
 from typing import Any
 
 import pytest
@@ -474,3 +477,32 @@ def test_set_timing_refuses_an_unknown_profile() -> None:
 def test_model_errors_carry_their_http_status() -> None:
     assert all(issubclass(e, MockError) for e in (InvalidRequest, NotFound, SessionExpired, Unauthorized))
     assert [e.status_code for e in (Unauthorized, NotFound, SessionExpired, InvalidRequest)] == [401, 404, 410, 422]
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="the collector's lists are CPython's")
+def test_retained_tasks_and_sessions_are_not_visited_by_the_cyclic_collector() -> None:
+    class Probe:  # stands in for the request's JSON, whose dicts cannot be weakly referenced
+        pass
+
+    backend, clock = make_backend(task_ttl_s=10)
+    task = run(backend, input={"nested": {"a": [1, 2]}, "probe": Probe()}, session="new")
+    assert not gc.is_tracked(task) and not gc.is_tracked(backend.sessions[task.session_id or ""])
+    clock.t = task.finishes_at
+    output = backend.view(task).output
+    assert output is not None and output["echo"]["nested"] == {"a": [1, 2]}, "the output is made when read"
+    probe = weakref.ref(task.input["probe"])  # the input lives exactly as long as its task
+    del output
+    clock.advance(20)
+    run(backend)  # the sweep forgets the expired task: reference counting frees it, no collection needed
+    del task
+    assert probe() is None
+
+
+def test_keys_never_reach_a_repr() -> None:
+    from infsh_harness.mock.http import Request
+
+    backend, _ = make_backend(keys=("inf_secret_key",))
+    task = run(backend, key="inf_secret_key", session="new")
+    request = Request("GET", "/x", {}, {}, {"authorization": "Bearer inf_secret_key"}, b"", owner="inf_secret_key")
+    for thing in (task, backend.sessions[task.session_id or ""], request, backend.config):
+        assert "inf_secret_key" not in repr(thing)

@@ -22,8 +22,8 @@ from inferencesh import Inference
 from inferencesh.models.errors import APIError
 
 from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.profiles.wire_render import load_wire
 from infsh_harness.mock.server import serve_in_thread
-from infsh_harness.mock.wire_render import load_wire
 
 pytestmark = pytest.mark.timeout(60)
 

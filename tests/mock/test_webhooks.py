@@ -21,7 +21,8 @@ import pytest
 
 from infsh_harness.cli import build_parser
 from infsh_harness.cli.mock import config_from_args
-from infsh_harness.mock.config import Faults, MockConfig, WebhookPolicy
+from infsh_harness.mock.config import NO_FAULTS, Faults, MockConfig, WebhookPolicy
+from infsh_harness.mock.faults import FaultInjector
 from infsh_harness.mock.server import MockServer
 from infsh_harness.mock.webhooks import WebhookDispatcher, host_allowed
 from infsh_harness.spec import load_spec
@@ -307,7 +308,8 @@ def _dispatch(policy: WebhookPolicy, urls: list[str]) -> tuple[list[str], list[t
 
     async def main() -> list[tuple[str, str]]:
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        dispatcher = WebhookDispatcher(policy, Faults, random.Random(0), client=client)
+        rng = random.Random(0)
+        dispatcher = WebhookDispatcher(policy, FaultInjector(NO_FAULTS, rng), rng, client=client)
         for i, url in enumerate(urls):
             dispatcher.submit(f"task_{i}", url, {"id": f"task_{i}"})
         assert await dispatcher.drain(5)
@@ -342,3 +344,14 @@ def test_refused_webhook_over_http_is_recorded() -> None:
             ("refused", 0, True)
         ]
 
+
+
+def test_a_payload_that_cannot_be_encoded_is_recorded_not_lost() -> None:
+    async def main() -> list[tuple[str, str, bool]]:
+        rng = random.Random(0)
+        dispatcher = WebhookDispatcher(WebhookPolicy(), FaultInjector(NO_FAULTS, rng), rng)
+        dispatcher.submit("task_x", "http://127.0.0.1:9/hook", {"output": {1, 2}})  # a set: no JSON for it
+        await dispatcher.close()
+        return [(a.task_id, a.outcome, a.final) for a in dispatcher.attempts]
+
+    assert asyncio.run(main()) == [("task_x", "unencodable", True)]

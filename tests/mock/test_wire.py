@@ -25,10 +25,11 @@ from infsh_harness.cli import mock as mock_cli
 from infsh_harness.mock.apps import load_catalog
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.errors import MockError
-from infsh_harness.mock.models import CANCELLING, FakeClock, MockBackend, Task
+from infsh_harness.mock.models import CANCELLING, FakeClock, MockBackend, ModelOptions, Task
+from infsh_harness.mock.profiles.wire import match as match_wire
+from infsh_harness.mock.profiles.wire import wants_sse
+from infsh_harness.mock.profiles.wire_render import WireIds, iso_us, load_wire
 from infsh_harness.mock.server import MockServer, serve_in_thread
-from infsh_harness.mock.wire import match_wire, wants_sse
-from infsh_harness.mock.wire_render import WireIds, iso_us, load_wire
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
 
@@ -87,12 +88,14 @@ def test_wire_ids_are_26_lowercase_characters_without_prefix() -> None:
 
 
 # --- the model's wire choices, on a fake clock --------------------------------------------------
-def make_backend(*, cancel_s: float = 0.0, strict: bool = False) -> tuple[MockBackend, FakeClock]:
+def make_backend(
+    *, cancel_s: float = 0.0, strict: bool = False, wire_ids: bool = False
+) -> tuple[MockBackend, FakeClock]:
     clock = FakeClock(0.0)
-    backend = MockBackend(MockConfig(), load_catalog(PHASES), clock, random.Random(0))
-    backend.cancel_s = cancel_s
-    backend.strict_sessions = strict
-    return backend, clock
+    rng = random.Random(0)
+    ids = WireIds(rng, WIRE) if wire_ids else None
+    options = ModelOptions(id_factory=ids, cancel_s=cancel_s, strict_sessions=strict)
+    return MockBackend(MockConfig(), load_catalog(PHASES), clock, rng, options), clock
 
 
 def start(backend: MockBackend, app: str = "infsh/echo", **fields: Any) -> Task:
@@ -102,7 +105,7 @@ def start(backend: MockBackend, app: str = "infsh/echo", **fields: Any) -> Task:
 def test_model_documented_ids_are_unchanged_and_the_factory_replaces_them() -> None:
     backend, _ = make_backend()
     assert start(backend).id.startswith("task_")
-    backend.id_factory = WireIds(backend.rng, WIRE)
+    backend, _ = make_backend(wire_ids=True)
     task = start(backend, session="new")
     assert ID.fullmatch(task.id)
     assert task.session_id is not None and ID.fullmatch(task.session_id)

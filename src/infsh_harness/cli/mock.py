@@ -1,4 +1,6 @@
-"""``infsh-harness mock``: serve the mock until interrupted."""
+"""``infsh-harness mock``: serve the mock until interrupted.
+
+The keys it accepts (``INFSH_MOCK_KEYS``) also open its ``/_mock/`` controls."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import sys
 from typing import Any
 
 from infsh_harness import defaults
-from infsh_harness.cli.args import positive_float, rate
-from infsh_harness.mock.config import BUGS, PROFILES, Faults, MockConfig, WebhookPolicy
+from infsh_harness.cli.args import positive_float, positive_int, rate
+from infsh_harness.mock.config import PROFILES, Faults, MockConfig, ServerLimits, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
 
@@ -25,6 +27,16 @@ def _latency(text: str) -> tuple[float, float]:
     return a, b
 
 
+# flag, type, ServerLimits field, help (the default is appended)
+_LIMITS = (
+    ("--max-connections", positive_int, "max_connections", "open connections served; a request on one more gets 503"),
+    ("--idle-timeout", positive_float, "idle_timeout_s", "seconds a kept-alive connection may stay idle"),
+    ("--header-timeout", positive_float, "header_timeout_s", "seconds for a request's line and headers, or 408"),
+    ("--max-header-bytes", positive_int, "max_header_bytes", "largest request line and headers, or 431"),
+    ("--max-body-bytes", positive_int, "max_body_bytes", "largest request body, or 400"),
+)
+
+
 def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "mock", help="serve the stateful mock of the Tasks API", description=__doc__
@@ -32,7 +44,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
     p.add_argument("--profile", choices=PROFILES, default="documented")
-    p.add_argument("--timing", default="fast", help="phase timings from fixtures/apps.yaml: fast (default) | realistic")
+    p.add_argument("--timing", default="fast", help="phase timings from data/apps.yaml: fast (default) | realistic")
     p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
     p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
     p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
@@ -54,13 +66,16 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, help="seed for ids and injected faults")
     p.add_argument(
         "--cancel-ms", type=float,
-        help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: fixtures/wire.yaml)",
+        help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: data/wire.yaml)",
     )
     p.add_argument(
         "--heartbeat", type=positive_float,
-        help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: fixtures/wire.yaml)",
+        help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: data/wire.yaml)",
     )
-    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help=argparse.SUPPRESS)
+    defaults_ = ServerLimits()
+    for flag, type_, name, what in _LIMITS:
+        default = getattr(defaults_, name)
+        p.add_argument(flag, type=type_, default=default, help=f"{what} (default {default})")
     p.set_defaults(func=main)
 
 
@@ -87,7 +102,7 @@ def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockCon
         session_timeout_s=args.session_timeout,
         webhooks=WebhookPolicy(allow_hosts=frozenset(h.lower() for h in args.webhook_allow)),
         faults=faults,
-        bugs=frozenset(args.bug),
+        limits=ServerLimits(**{name: getattr(args, flag[2:].replace("-", "_")) for flag, _, name, _ in _LIMITS}),
         seed=args.seed,
         cancel_ms=args.cancel_ms,
         heartbeat_s=args.heartbeat,

@@ -1,132 +1,70 @@
-"""The mock's thin ASGI layer: parse the request, call the model, render the answer.
+"""The mock's ASGI layer: read the request, call the profile's handler, render the answer.
 
-No business rule lives here. A profile is a route table plus a renderer over the same model:
-``documented`` serves ``openapi/tasks.yaml`` exactly; ``wire`` (``mock/wire.py``) speaks what the
-production service speaks. Routing is a dict lookup on the path's shape; JSON goes through orjson;
-the request body is validated against the spec's ``RunRequest`` by a compiled (Rust) validator.
+No business rule lives here. The profile (``mock/profiles/``) says which paths exist and how the
+model is rendered; the ``/_mock/`` controls are ``mock/control.py``; timers and waiting requests are
+``mock/lifecycle.py``. Every failure is a ``MockError`` rendered by the profile's renderer, one
+function, with its headers: a request the mock cannot read (too large, too deep, badly encoded,
+an ambiguous header or query parameter) is a 4xx with the error body, never a 500 and never a task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 import random
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+import re
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
-import jsonschema_rs
-import orjson
-
-from infsh_harness.mock.config import Faults, MockConfig
-from infsh_harness.mock.errors import BadRequest, Conflict, InvalidRequest, MethodNotAllowed, MockError, NotFound
-from infsh_harness.mock.http import Request, Response
-from infsh_harness.mock.models import MockBackend, Task, TaskView
-from infsh_harness.mock.render import DocumentedRenderer, Renderer
+from infsh_harness.mock.apps import load_catalog
+from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.control import PREFIX, ControlApi
+from infsh_harness.mock.errors import BadRequest, BodyTooLarge, MethodNotAllowed, MockError, NotFound
+from infsh_harness.mock.faults import FaultInjector
+from infsh_harness.mock.http import Request, Response, StreamingResponse
+from infsh_harness.mock.lifecycle import Lifecycle
+from infsh_harness.mock.models import MockBackend
+from infsh_harness.mock.profiles import Profile, build_profile
+from infsh_harness.mock.profiles.profile import Services
 from infsh_harness.mock.webhooks import WebhookDispatcher
 from infsh_harness.spec import Spec
 
-__all__ = ["MAX_BODY_BYTES", "MockApp", "Request", "Response", "StreamingResponse", "create_app"]
+__all__ = ["MockApp", "create_app"]
 
 log = logging.getLogger("infsh_harness.mock")
-_SPIN_S = 0.0015
-MAX_BODY_BYTES = 1 << 20
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-
-@dataclass
-class StreamingResponse(Response):
-    """A response sent chunk by chunk (NDJSON, SSE) until ``chunks`` ends or the client goes away."""
-
-    chunks: AsyncGenerator[bytes, None] | None = None
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-# path -> (route name, params); route name -> {method: handler}
-Matcher = Callable[[str], tuple[str, dict[str, str]] | None]
-
-
-def match_documented(path: str) -> tuple[str, dict[str, str]] | None:
-    if path == "/run":
-        return "run", {}
-    if path.startswith("/tasks/"):
-        rest = path[7:]
-        if rest.endswith("/cancel"):
-            task_id = rest[:-7]
-            if task_id and "/" not in task_id:
-                return "cancel", {"id": task_id}
-        elif rest and "/" not in rest:
-            return "task", {"id": rest}
-    return None
+# headers a request may carry once (RFC 9110 §5.3: not lists); two of them is ambiguous
+_SINGLE_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class MockApp:
-    """One ASGI application: public routes of the profile, plus ``/_mock/`` controls."""
+    """One ASGI application: the profile's public routes, plus the ``/_mock/`` controls."""
 
     def __init__(
         self,
-        backend: MockBackend,
-        spec: Spec,
         config: MockConfig,
-        dispatcher: WebhookDispatcher,
-        rng: random.Random,
+        profile: Profile,
+        backend: MockBackend,
+        lifecycle: Lifecycle,
+        faults: FaultInjector,
     ) -> None:
-        self.backend = backend
-        self.spec = spec
         self.config = config
-        self.bugs = config.bugs
-        self.faults = config.faults
-        self.dispatcher = dispatcher
-        self.rng = rng
-        self.closing = False
-        self._events: dict[str, asyncio.Event] = {}
-        self._waiting: dict[str, int] = {}  # task id -> requests waiting on it
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self.renderer: Renderer = DocumentedRenderer(spec, config.bugs)
-        self.run_validator = self._compile_run_validator(spec)
-        self.matcher: Matcher = match_documented
-        self.routes: dict[str, dict[str, Handler]] = {
-            "run": {"POST": self.run},
-            "task": {"GET": self.get_task},
-            "cancel": {"POST": self.cancel_task},
-        }
-        if config.profile == "wire":
-            importlib.import_module("infsh_harness.mock.wire").install_wire_profile(self)
-        self.control: dict[str, dict[str, Handler]] = {
-            "/_mock/reset": {"POST": self.control_reset},
-            "/_mock/faults": {"GET": self.control_get_faults, "PUT": self.control_put_faults},
-            "/_mock/webhooks": {"GET": self.control_webhooks},
-            "/_mock/timing": {"GET": self.control_get_timing, "PUT": self.control_put_timing},
-            "/_mock/stats": {"GET": self.control_stats},
-        }
-
-    def _compile_run_validator(self, spec: Spec) -> Any:
-        schema = spec.schema("RunRequest")
-        if "session_timeout_unbounded" in self.bugs:
-            schema["properties"] = dict(schema["properties"])
-            schema["properties"]["session_timeout"] = {"type": "number"}
-        if "session_timeout_without_new" in self.bugs:
-            schema.pop("if", None)
-            schema.pop("then", None)
-        if "session_timeout_truncated" in self.bugs:  # bounded by hand in _seed_run_bugs
-            bounds = schema["properties"]["session_timeout"]
-            self._timeout_bounds = (bounds["minimum"], bounds["maximum"])
-            schema["properties"] = {**schema["properties"], "session_timeout": {"type": "number"}}
-        if "empty_session_accepted" in self.bugs:  # "" is dropped in _seed_run_bugs
-            session = {k: v for k, v in schema["properties"]["session"].items() if k != "minLength"}
-            schema["properties"] = {**schema["properties"], "session": session}
-        if "loose_validation" in self.bugs:  # each property judged alone, in _loosely_valid
-            self._property_validators = {
-                name: jsonschema_rs.validator_for(prop, validate_formats=True)
-                for name, prop in schema["properties"].items()
-            }
-        return jsonschema_rs.validator_for(schema, validate_formats=True)
+        self.profile = profile
+        self.backend = backend
+        self.lifecycle = lifecycle
+        self.dispatcher = lifecycle.dispatcher
+        self.faults = faults
+        self.services = Services(backend, lifecycle, config)
+        self.control = ControlApi(config, profile.name, backend, lifecycle, faults)
+        self.max_body_bytes = config.limits.max_body_bytes
 
     # --- ASGI ----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,85 +79,76 @@ class MockApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.begin_shutdown()
+                self.lifecycle.begin_shutdown()
                 await self.dispatcher.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        method: str = scope["method"]
         try:
-            body = await self._read_body(receive)
-            # ASGI servers send header names lowercased already
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            raw_query: bytes = scope["query_string"]
-            query = _parse_query(raw_query) if raw_query else {}
-            request = Request(method, path, {}, query, headers, body)
-            if path.startswith("/_mock/"):
-                response = await self._dispatch(request, self.control.get(path), path)
+            request = await self._read(scope, receive)
+            if request.path.startswith(PREFIX):
+                response = await self.control.handle(request)
             else:
                 response = await self._public(request)
         except MockError as exc:
-            response = self.renderer.error(exc)
+            response = self.render_error(exc)
         except Exception:  # a bug in the mock must still answer with the error body, never hang
-            log.exception("unhandled error on %s %s", method, path)
-            response = self.renderer.error(MockError("internal error in the mock"))
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            response = self.render_error(MockError("internal error in the mock"))
         if isinstance(response, StreamingResponse) and response.chunks is not None:
-            await self._send_stream(send, receive, response, response.chunks)
+            await _send_stream(send, receive, response, response.chunks)
         else:
-            await self._send(send, response)
+            await _send(send, response)
+
+    def render_error(self, exc: MockError) -> Response:
+        """The one way an error becomes an answer: the profile's body, the error's headers."""
+        response = self.profile.renderer.error(exc)
+        response.headers.extend(exc.headers)
+        return response
 
     async def _public(self, request: Request) -> Response:
-        faults = self.faults
-        if faults.active:
-            fault = await self._apply_faults(faults)
-            if fault is not None:
-                return fault
-        matched = self.matcher(request.path)
+        if self.faults.active:
+            await self.faults.on_request()
+        matched = self.profile.match(request.path)
         if matched is None:
             raise NotFound(f"no such endpoint: {request.path}")
         name, request.params = matched
-        methods = self.routes[name]
-        if request.method not in methods:
+        methods = self.profile.routes[name]
+        handler = methods.get(request.method)
+        if handler is None:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
         request.owner = self.backend.authenticate(request.headers.get("authorization"))
-        response = await methods[request.method](request)
-        if "text_success" in self.bugs:
-            response.content_type = "text/plain"
-        return response
+        return await handler(self.services, request)
 
-    async def _dispatch(
-        self, request: Request, methods: dict[str, Handler] | None, path: str
-    ) -> Response:
-        if methods is None:
-            raise NotFound(f"no such control endpoint: {path}")
-        if request.method not in methods:
-            raise MethodNotAllowed(f"{request.method} is not allowed on {path}", tuple(methods))
-        return await methods[request.method](request)
+    # --- reading the request -------------------------------------------------------------
+    async def _read(self, scope: Scope, receive: Receive) -> Request:
+        raw_headers = scope["headers"]
+        # ASGI servers send header names lowercased already
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        if len(headers) != len(raw_headers):
+            _refuse_repeated(raw_headers)
+        path: str = scope["path"]
+        if "%" in path or "\ufffd" in path:
+            _check_path(scope.get("raw_path") or path.encode("utf-8", "surrogateescape"))
+        raw_query: bytes = scope["query_string"]
+        query = _parse_query(raw_query) if raw_query else {}
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise self._too_large()
+        body = await self._read_body(receive)
+        return Request(scope["method"], path, {}, query, headers, body)
 
-    async def _apply_faults(self, faults: Faults) -> Response | None:
-        if faults.latency_ms_max or faults.latency_ms_min:
-            low, high = faults.latency_ms_min, max(faults.latency_ms_max, faults.latency_ms_min)
-            await asyncio.sleep(self.rng.uniform(low, high) / 1000.0)
-        if faults.rate_limit_rate and self.rng.random() < faults.rate_limit_rate:
-            response = self.renderer.error(MockError("rate limited (injected fault)", code="rate_limited"))
-            response.status = 429
-            response.headers.append((b"retry-after", str(faults.retry_after_s).encode()))
-            return response
-        if faults.error_rate and self.rng.random() < faults.error_rate:
-            response = self.renderer.error(MockError("injected server error", code="injected_fault"))
-            response.status = faults.error_status
-            return response
-        return None
+    def _too_large(self) -> BodyTooLarge:
+        return BodyTooLarge(f"request body is larger than {self.max_body_bytes} bytes")
 
-    @staticmethod
-    async def _read_body(receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive) -> bytes:
         message = await receive()
         body: bytes = message.get("body", b"")
+        limit = self.max_body_bytes
         if not message.get("more_body"):  # the usual case: the whole body in one message
-            if len(body) > MAX_BODY_BYTES:
-                raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
+            if len(body) > limit:
+                raise self._too_large()
             return body
         chunks: list[bytes] = [body]
         size = len(body)
@@ -227,341 +156,82 @@ class MockApp:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
+            if size > limit:
+                raise self._too_large()
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    @staticmethod
-    async def _send(send: Send, response: Response) -> None:
-        headers = [
-            (b"content-type", response.content_type.encode()),
-            (b"content-length", str(len(response.body)).encode()),
-            *response.headers,
-        ]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
 
-    @staticmethod
-    async def _send_stream(
-        send: Send, receive: Receive, response: Response, chunks: AsyncGenerator[bytes, None]
-    ) -> None:
-        headers = [(b"content-type", response.content_type.encode()), (b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": response.status, "headers": [*headers, *response.headers]})
-        gone = asyncio.ensure_future(receive())  # resolves (http.disconnect) when the client hangs up
-        try:
-            while True:
-                step = asyncio.ensure_future(anext(chunks))
-                await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if not step.done():
-                    step.cancel()
-                    await asyncio.wait({step})  # let the generator finish unwinding before closing it
-                    return
-                try:
-                    chunk = step.result()
-                except StopAsyncIteration:
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        finally:
-            gone.cancel()
-            await chunks.aclose()
+def _refuse_repeated(raw_headers: list[tuple[bytes, bytes]]) -> None:
+    seen: set[bytes] = set()
+    for name, _ in raw_headers:
+        if name in seen and name.decode("latin-1") in _SINGLE_HEADERS:
+            raise BadRequest(f"the {name.decode('latin-1')} header is sent more than once", code="invalid_header")
+        seen.add(name)
 
-    # --- request parsing -----------------------------------------------------------------
-    def parse_run_request(self, body: bytes) -> dict[str, Any]:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise BadRequest("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise BadRequest("request body must be a JSON object", code="invalid_body")
-        if self.run_validator.is_valid(data):
-            return data
-        if "loose_validation" in self.bugs and isinstance(data.get("app"), str) and data.get("input") is not None:
-            return self._loosely_valid(data)
-        errors = [
-            f"{'/'.join(map(str, e.instance_path)) or 'body'}: {e.message}"
-            for e in self.run_validator.iter_errors(data)
-        ]
-        raise InvalidRequest("; ".join(errors[:5]))
 
-    @staticmethod
-    def parse_bool(query: Mapping[str, str], name: str, default: bool) -> bool:
-        value = query.get(name)
-        if value is None:
-            return default
-        if value in ("true", "false"):
-            return value == "true"
-        raise InvalidRequest(f"query parameter {name} must be true or false, not {value!r}")
-
-    # --- lifecycle glue ------------------------------------------------------------------
-    def start_task(self, owner: str, data: Mapping[str, Any]) -> Task:
-        task = self.backend.create_task(owner, data)
-        if task.webhook and "webhook_early" in self.bugs:
-            task.finalized = True  # the early webhook is the only one
-            planned = TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
-            self.dispatcher.submit(task.id, task.webhook, self.renderer.webhook(planned))
-        if task.webhook:
-            self._schedule_finalize(task)
-        return task
-
-    def _schedule_finalize(self, task: Task) -> None:
-        delay = max(0.0, self.backend.terminal_at(task) - self.backend.clock.now())
-        loop = asyncio.get_running_loop()
-        self._timers[task.id] = loop.call_later(delay, self._on_terminal, task)
-
-    def _on_terminal(self, task: Task) -> None:
-        """Claim the task's one terminal event and send its webhook."""
-        self._timers.pop(task.id, None)
-        view = self.backend.finalize(task)
-        if view is None:
-            if not task.finalized:  # the wall clock lagged the loop's timer: look again shortly
-                self._timers[task.id] = asyncio.get_running_loop().call_later(0.001, self._on_terminal, task)
-            return
-        if task.webhook and "webhook_missing" not in self.bugs:
-            payload = self.renderer.webhook(view)
-            for _ in range(2 if "webhook_twice" in self.bugs else 1):
-                self.dispatcher.submit(task.id, task.webhook, payload)
-
-    def notify_changed(self, task: Task) -> None:
-        """The task became terminal early (cancel): wake its waiters, send its webhook now."""
-        event = self._events.pop(task.id, None)
-        if event is not None:
-            event.set()
-        timer = self._timers.pop(task.id, None)
-        if timer is not None:
-            timer.cancel()
-        if task.webhook and "webhook_not_on_cancel" not in self.bugs:
-            if self.backend.terminal_at(task) <= self.backend.clock.now():
-                self._on_terminal(task)
-            else:  # a cancel still in flight (wire profile): send the webhook once it lands
-                self._schedule_finalize(task)
-
-    async def wait_for_change(self, task: Task, timeout_s: float) -> None:
-        """Sleep up to ``timeout_s``; wake early when the task is cancelled or the mock stops."""
-        if self.closing:
-            return
-        self._waiting[task.id] = self._waiting.get(task.id, 0) + 1
-        try:
-            event = self._events.get(task.id)
-            if event is None:
-                event = self._events[task.id] = asyncio.Event()
-            try:
-                await asyncio.wait_for(event.wait(), timeout=max(timeout_s, 0.0005))
-            except TimeoutError:
-                pass
-        finally:
-            left = self._waiting.pop(task.id, 1) - 1
-            if left:
-                self._waiting[task.id] = left
-            else:
-                self._events.pop(task.id, None)
-
-    async def await_terminal(self, task: Task, max_wait_s: float) -> TaskView:
-        """The task once terminal, or as it stands when ``max_wait_s`` runs out or the mock stops."""
-        clock = self.backend.clock
-        deadline = clock.now() + max_wait_s
-        self._waiting[task.id] = self._waiting.get(task.id, 0) + 1
-        try:
-            while True:
-                view = self.backend.view(task)
-                now = clock.now()
-                if view.terminal or self.closing or now >= deadline:
-                    return view
-                remaining = min(self.backend.terminal_at(task), deadline) - now
-                if remaining <= _SPIN_S:
-                    # the loop's timers have millisecond granularity: yield instead of sleeping
-                    # through the last stretch, so a waited run answers when the task ends
-                    await asyncio.sleep(0)
-                    continue
-                event = self._events.get(task.id)
-                if event is None:
-                    event = self._events[task.id] = asyncio.Event()
-                try:
-                    await asyncio.wait_for(event.wait(), timeout=remaining - _SPIN_S)
-                except TimeoutError:
-                    pass
-        finally:
-            # the last waiter of a task forgets its event, so finished waits hold no memory
-            left = self._waiting.pop(task.id) - 1
-            if left:
-                self._waiting[task.id] = left
-            else:
-                self._events.pop(task.id, None)
-
-    def begin_shutdown(self) -> None:
-        """Answer every waiting request with its task as it stands."""
-        self.closing = True
-        for event in self._events.values():
-            event.set()
-        self._events.clear()
-
-    # --- documented routes ---------------------------------------------------------------
-    async def run(self, request: Request) -> Response:
-        wait = self.parse_bool(request.query, "wait", default=True)
-        data = self.parse_run_request(request.body)
-        if self.bugs:
-            wait = self._seed_run_bugs(request, data, wait)
-        task = self.start_task(request.owner, data)
-        view = await self.await_terminal(task, self.config.max_wait_s) if wait else self.backend.view(task)
-        return Response.json(200, self.renderer.task(view))
-
-    async def get_task(self, request: Request) -> Response:
-        task = self._find_task(request)
-        if self.bugs:
-            return self._seeded_get(request, task)
-        return Response.json(200, self.renderer.task(self.backend.view(task)))
-
-    async def cancel_task(self, request: Request) -> Response:
-        task = self._find_task(request)
-        if self.bugs and "cancel_terminal_409" in self.bugs and self.backend.view(task).terminal:
-            raise Conflict(f"task {task.id} has already ended")
-        view = self.backend.cancel_task(request.owner, task.id)
-        if task.cancelled_at is not None:
-            self.notify_changed(task)
-        return Response.json(200, self.renderer.cancel(view))
-
-    def _find_task(self, request: Request) -> Task:
-        task_id = request.params["id"]
-        try:
-            return self.backend.get_task(request.owner, task_id)
-        except NotFound:
-            if "unknown_task_500" in self.bugs:
-                raise MockError("task lookup failed") from None
-            raise
-
-    # --- seeded bugs (only the harness' own tests turn them on) ----------------------------
-    def _seed_run_bugs(self, request: Request, data: dict[str, Any], wait: bool) -> bool:
-        """Whether the run waits, after the seeded bugs of ``POST /run`` had their say."""
-        if "empty_session_accepted" in self.bugs and data.get("session") == "":
-            del data["session"]
-        bugs, session = self.bugs, data.get("session")
-        if "default_no_wait" in bugs and "wait" not in request.query:
-            wait = False
-        if "no_wait_waits" in bugs:
-            wait = True
-        if "session_timeout_truncated" in bugs and isinstance(data.get("session_timeout"), int | float):
-            low, high = self._timeout_bounds
-            if not low <= int(data["session_timeout"]) <= high:
-                raise InvalidRequest("session_timeout is out of bounds")
-        if "session_continue_refused" in bugs and session not in (None, "new"):
-            raise NotFound(f"session not found: {session}", code="session_not_found")
-        if session is not None and "session_no_wait_waits" in bugs:
-            wait = True
-        if session is not None and "session_default_no_wait" in bugs and "wait" not in request.query:
-            wait = False
-        return wait
-
-    def _loosely_valid(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The body as a lax server reads it: a non-object input becomes {}, a property breaking
-        its own schema is dropped, and what the properties break together is not looked at."""
-        kept = {k: v for k, v in data.items() if k not in self._property_validators}
-        for name, validator in self._property_validators.items():
-            if name in data and validator.is_valid(data[name]):
-                kept[name] = data[name]
-        kept["app"] = data["app"]
-        kept["input"] = data["input"] if isinstance(data["input"], dict) else {}
-        return kept
-
-    def _seeded_get(self, request: Request, task: Task) -> Response:
-        if "get_other_task" in self.bugs:
-            task = [t for t in self.backend.tasks.values() if t.owner == request.owner][-1]
-        body = self.renderer.task(self.backend.view(task))
-        if "session_id_changes_on_get" in self.bugs and body.get("session_id"):
-            body["session_id"] += "_other"
-        return Response.json(200, body)
-
-    # --- /_mock/ controls ----------------------------------------------------------------
-    def _control_json(self, request: Request) -> dict[str, Any]:
-        try:
-            data = orjson.loads(request.body or b"{}")
-        except orjson.JSONDecodeError:
-            raise BadRequest("control body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise BadRequest("control body must be a JSON object", code="invalid_body")
-        return data
-
-    async def control_reset(self, request: Request) -> Response:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        self.begin_shutdown()
-        self.closing = False
-        self.backend.reset()
-        self.dispatcher.attempts.clear()
-        self.faults = self.config.faults
-        self.backend.set_timing(self.config.timing, self.config.phase_ms)
-        return Response.json(200, {"reset": True})
-
-    async def control_get_faults(self, request: Request) -> Response:
-        return Response.json(200, self.faults.__dict__)
-
-    async def control_put_faults(self, request: Request) -> Response:
-        try:
-            self.faults = Faults.from_mapping(self._control_json(request))
-        except ValueError as exc:
-            raise InvalidRequest(str(exc)) from None
-        return Response.json(200, self.faults.__dict__)
-
-    async def control_webhooks(self, request: Request) -> Response:
-        task_id = request.query.get("task_id")
-        return Response.json(
-            200, {"attempts": self.dispatcher.history(task_id), "pending": self.dispatcher.pending}
-        )
-
-    async def control_get_timing(self, request: Request) -> Response:
-        return Response.json(200, self._timing_json())
-
-    async def control_put_timing(self, request: Request) -> Response:
-        data = self._control_json(request)
-        unknown = sorted(set(data) - {"timing", "phase_ms", "total_ms"})
-        if unknown:
-            raise InvalidRequest(f"unknown timing settings: {', '.join(unknown)}")
-        phase_ms = data.get("phase_ms")
-        if data.get("total_ms") is not None:
-            phase_ms = _number(data["total_ms"], "total_ms") / len(self.backend.phases)
-        elif phase_ms is not None:
-            phase_ms = _number(phase_ms, "phase_ms")
-        timing = data.get("timing")
-        if timing is not None and not isinstance(timing, str):
-            raise InvalidRequest("timing must be a string")
-        self.backend.set_timing(timing, phase_ms)
-        return Response.json(200, self._timing_json())
-
-    def _timing_json(self) -> dict[str, Any]:
-        phase_ms = self.backend.phase_ms
-        return {
-            "timing": self.backend.timing,
-            "phase_ms": phase_ms,
-            "phases": list(self.backend.phases),
-            "total_ms": None if phase_ms is None else phase_ms * len(self.backend.phases),
-            "timings": list(self.backend.catalog.timings),
-        }
-
-    async def control_stats(self, request: Request) -> Response:
-        return Response.json(
-            200,
-            {
-                "tasks": len(self.backend.tasks),
-                "sessions": len(self.backend.sessions),
-                "webhooks_pending": self.dispatcher.pending,
-                "waiting_requests": sum(self._waiting.values()),
-                "profile": self.config.profile,
-            },
-        )
+def _check_path(raw_path: bytes) -> None:
+    text = raw_path.decode("latin-1")
+    try:
+        if _BAD_ESCAPE.search(text):
+            raise ValueError
+        unquote_to_bytes(text).decode("utf-8")
+    except ValueError:  # UnicodeDecodeError included
+        raise BadRequest("the path is not valid percent-encoded UTF-8", code="invalid_path") from None
 
 
 @functools.lru_cache(maxsize=1024)
 def _parse_query(raw: bytes) -> dict[str, str]:
-    """The query string as a dict (cached: clients repeat the same few; callers must not mutate it)."""
-    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    """The query string as a dict (cached: clients repeat the same few; callers must not mutate it).
+
+    Percent-encoded UTF-8 only, each parameter once: anything else is ambiguous and refused."""
+    try:
+        text = raw.decode("ascii")
+        if _BAD_ESCAPE.search(text):
+            raise ValueError
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except ValueError:  # UnicodeDecodeError included
+        raise BadRequest("the query string is not valid percent-encoded UTF-8", code="invalid_query") from None
+    query = dict(pairs)
+    if len(query) != len(pairs):
+        repeated = next(name for name, _ in pairs if sum(1 for n, _ in pairs if n == name) > 1)
+        raise BadRequest(f"query parameter {repeated} is given more than once", code="invalid_query")
+    return query
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise InvalidRequest(f"{name} must be a non-negative number")
-    return float(value)
+# --- sending the answer --------------------------------------------------------------------
+async def _send(send: Send, response: Response) -> None:
+    headers = [
+        (b"content-type", response.content_type.encode()),
+        (b"content-length", str(len(response.body)).encode()),
+        *response.headers,
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _send_stream(send: Send, receive: Receive, response: Response, chunks: AsyncGenerator[bytes, None]) -> None:
+    headers = [(b"content-type", response.content_type.encode()), (b"cache-control", b"no-cache")]
+    await send({"type": "http.response.start", "status": response.status, "headers": [*headers, *response.headers]})
+    gone = asyncio.ensure_future(receive())  # resolves (http.disconnect) when the client hangs up
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(chunks))
+            await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                await asyncio.wait({step})  # let the generator finish unwinding before closing it
+                return
+            try:
+                chunk = step.result()
+            except StopAsyncIteration:
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        gone.cancel()
+        await chunks.aclose()
 
 
 def create_app(
@@ -569,23 +239,21 @@ def create_app(
     spec: Spec | None = None,
     backend: MockBackend | None = None,
     dispatcher: WebhookDispatcher | None = None,
+    profile: Profile | None = None,
 ) -> MockApp:
-    """Build the mock from explicit parts; anything not given gets its default."""
-    from pathlib import Path
-
-    from infsh_harness.mock.apps import load_catalog
+    """Build the mock from explicit parts; anything not given gets its default (``config.profile``)."""
     from infsh_harness.spec import load_spec
 
     config = config or MockConfig()
     spec = spec or load_spec()
     rng = random.Random(config.seed)
+    profile = profile or build_profile(spec, config, rng)
     if backend is None:
         phases = [s.varname for s in spec.statuses if not s.terminal]
-        catalog = load_catalog(phases, Path(config.apps_file) if config.apps_file else None)
-        backend = MockBackend(config, catalog, rng=rng)
-    app_holder: list[MockApp] = []
+        catalog = load_catalog(phases, None if config.apps_file is None else Path(config.apps_file))
+        backend = MockBackend(config, catalog, rng=rng, options=profile.model)
+    faults = FaultInjector(config.faults, rng)
     if dispatcher is None:
-        dispatcher = WebhookDispatcher(config.webhooks, lambda: app_holder[0].faults, rng)
-    app = MockApp(backend, spec, config, dispatcher, rng)
-    app_holder.append(app)
-    return app
+        dispatcher = WebhookDispatcher(config.webhooks, faults, rng)
+    lifecycle = Lifecycle(backend, dispatcher, profile.renderer.webhook)
+    return MockApp(config, profile, backend, lifecycle, faults)

@@ -1,4 +1,4 @@
-"""The test apps, read from ``fixtures/apps.yaml``: what each produces and how long each phase takes."""
+"""The test apps, read from ``data/apps.yaml``: what each produces and how long each phase takes."""
 
 from __future__ import annotations
 

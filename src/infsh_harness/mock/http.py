@@ -1,13 +1,14 @@
-"""The two plain types the ASGI layer and the renderers share."""
+"""The plain types the ASGI layer, the route handlers and the renderers share."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-__all__ = ["JSON", "Request", "Response"]
+__all__ = ["JSON", "Request", "Response", "StreamingResponse"]
 
 JSON = "application/json"
 
@@ -17,10 +18,10 @@ class Request:
     method: str
     path: str
     params: dict[str, str]
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    owner: str = ""
+    query: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # Authorization holds a key: never in a repr
+    body: bytes = field(default=b"", repr=False)
+    owner: str = field(default="", repr=False)  # the key the request acts as, once authenticated
 
 
 @dataclass
@@ -33,3 +34,10 @@ class Response:
     @classmethod
     def json(cls, status: int, data: Any) -> Response:
         return cls(status, orjson.dumps(data))
+
+
+@dataclass
+class StreamingResponse(Response):
+    """A response sent chunk by chunk (NDJSON, SSE) until ``chunks`` ends or the client goes away."""
+
+    chunks: AsyncGenerator[bytes, None] | None = None

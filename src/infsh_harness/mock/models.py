@@ -5,15 +5,25 @@ of each non-terminal phase), and every read computes where on that schedule "now
 ticks in the background, a read is O(1), and a cancel racing the last phase is decided by one
 comparison, so exactly one terminal state wins. The HTTP layer asks ``terminal_at`` when it needs
 to wake up (a waiting request, a webhook) and calls ``finalize`` to claim the single terminal event.
+
+A profile's model choices (its ids, an in-flight cancel, strict sessions) come in as ``ModelOptions``.
+
+Memory: the cyclic garbage collector's full passes visit every object it tracks, so a long load run
+that leaves hundreds of thousands of tasks behind made each pass longer (a 200 ms stall with 200,000
+tasks, three tracked objects each). A task is acyclic by construction (plain values, the request's
+JSON, an app definition), so it is taken out of the collector's lists at creation (``_untrack``):
+reference counting alone frees it when it expires. Its output is made when it is read.
 """
 
 from __future__ import annotations
 
+import ctypes
 import random
+import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from infsh_harness.mock.apps import AppCatalog, AppDef
@@ -36,6 +46,7 @@ __all__ = [
     "Clock",
     "FakeClock",
     "MockBackend",
+    "ModelOptions",
     "Session",
     "SystemClock",
     "Task",
@@ -48,6 +59,33 @@ CANCELLING = "CANCELLING"
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ID_TABLE = bytes(ord(_ID_ALPHABET[b % len(_ID_ALPHABET)]) for b in range(256))
+
+
+def _gc_untracker() -> Callable[[object], None]:
+    """CPython's ``PyObject_GC_UnTrack`` (public C API), or nothing elsewhere."""
+    if sys.implementation.name != "cpython":
+        return lambda obj: None
+    untrack = ctypes.pythonapi.PyObject_GC_UnTrack
+    untrack.argtypes, untrack.restype = [ctypes.py_object], None
+    return untrack
+
+
+_untrack = _gc_untracker()
+# the run request's fields the model reads; the others are kept as they came, for the renderers
+_INTERPRETED = frozenset({"app", "input", "setup", "infra", "workers", "webhook", "session"})
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """A profile's choices in the model (the documented profile keeps the defaults)."""
+
+    # ids for tasks and sessions, given the documented prefix ("task_", "sess_"); None: the prefix
+    # and 20 random characters
+    id_factory: Callable[[str], str] | None = field(default=None, compare=False)
+    # how long a cancel stays in flight (CANCELLING) before the task is CANCELLED
+    cancel_s: float = 0.0
+    # production's session rules: another app's session -> 400, a busy session -> 409
+    strict_sessions: bool = False
 
 
 class Clock(Protocol):
@@ -75,8 +113,8 @@ class FakeClock:
 class Task:
     __slots__ = (
         "id", "owner", "app", "input", "setup", "infra", "workers", "webhook", "session_id",
-        "created_at", "ends", "outcome", "output", "error", "cancelled_at", "finalized", "reads",
-        "request", "cancel_requested_at",
+        "created_at", "ends", "outcome", "made", "error", "cancelled_at", "finalized",
+        "extras", "cancel_requested_at",
     )  # fmt: skip
 
     def __init__(
@@ -95,24 +133,41 @@ class Task:
         self.input = input
         self.setup: dict[str, Any] | None = None
         self.infra: str | None = None
-        self.workers: list[str] | None = None
+        self.workers: tuple[str, ...] | None = None
         self.webhook: str | None = None
         self.session_id: str | None = None
         self.created_at = created_at
         self.ends = ends
         self.outcome = outcome
-        self.output: dict[str, Any] | None = None
+        self.made: AppDef | None = None  # the app that makes the output of a completed task
         self.error: str | None = None
         self.cancelled_at: float | None = None
         self.finalized = False
-        self.reads = 0
-        # the run request as received, for renderings that echo fields the model does not interpret
-        self.request: Mapping[str, Any] = {}
+        # the run request's fields the model does not interpret, for renderings that echo them
+        self.extras: Mapping[str, Any] = _NO_EXTRAS
         self.cancel_requested_at: float | None = None
 
     @property
     def finishes_at(self) -> float:
         return self.created_at + self.ends[-1]
+
+    @property
+    def output(self) -> dict[str, Any] | None:
+        """What the task puts out once completed (made on each read: retained tasks stay small)."""
+        return None if self.made is None else _output(self.made, self.input, self.id)
+
+
+_NO_EXTRAS: Mapping[str, Any] = {}
+
+
+def _output(app: AppDef, input_: Mapping[str, Any], task_id: str) -> dict[str, Any]:
+    if app.output_kind == "echo":
+        return {"echo": input_}
+    if app.output_kind == "image":
+        return {"image": {"uri": f"https://mock.inference.sh/outputs/{task_id}.png"}}
+    if app.output_kind == "slept":
+        return {"slept": input_.get(app.seconds_from_input or "seconds", app.default_seconds)}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -133,7 +188,7 @@ class TaskView:
 @dataclass
 class Session:
     id: str
-    owner: str
+    owner: str = field(repr=False)  # the key it belongs to: never in a repr
     app: str
     timeout_s: float
     last_active: float
@@ -166,13 +221,13 @@ class MockBackend:
         catalog: AppCatalog,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        options: ModelOptions | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
         self.phases: tuple[str, ...] = catalog.phases
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random(config.seed)
-        self.bugs = config.bugs
         self.keys = frozenset(config.keys)
         self._bearer = {f"Bearer {k}": k for k in self.keys}
         self.timing = config.timing
@@ -181,13 +236,7 @@ class MockBackend:
         self.sessions: dict[str, Session] = {}
         self._expiry: deque[tuple[float, str]] = deque()
         self._sessions_floor = 0  # sessions kept before the next sweep of expired ones
-        # Per-profile choices (the documented profile keeps these defaults):
-        # ids for tasks and sessions, given the documented prefix ("task_", "sess_")
-        self.id_factory: Callable[[str], str] | None = None
-        # how long a cancel stays in flight (CANCELLING) before the task is CANCELLED
-        self.cancel_s = 0.0
-        # production's session rules: another app's session -> 400, a busy session -> 409
-        self.strict_sessions = False
+        self.options = options or ModelOptions()
 
     # --- administration ------------------------------------------------------------------
     def reset(self) -> None:
@@ -204,8 +253,8 @@ class MockBackend:
         self.phase_ms = phase_ms
 
     def _new_id(self, prefix: str) -> str:
-        if self.id_factory is not None:
-            return self.id_factory(prefix)
+        if self.options.id_factory is not None:
+            return self.options.id_factory(prefix)
         # 20 random bytes mapped onto the alphabet in one C call (ids are made on every run)
         return prefix + self.rng.randbytes(20).translate(_ID_TABLE).decode("ascii")
 
@@ -222,12 +271,8 @@ class MockBackend:
             if scheme.lower() == "bearer" and token.strip():
                 key = token.strip()
         if key is None:
-            if "auth_optional" in self.bugs:
-                return self.config.keys[0]
             raise Unauthorized("missing API key: send Authorization: Bearer <key>")
         if key not in self.keys:
-            if "bad_key_accepted" in self.bugs:
-                return self.config.keys[0]
             raise Unauthorized("invalid API key")
         return key
 
@@ -239,37 +284,38 @@ class MockBackend:
         app_name: str = request["app"]
         app = self.catalog.find(app_name)
         if app is None:
-            if "unknown_app_200" not in self.bugs:
-                raise NotFound(f"app not found: {app_name}", code="app_not_found")
-            app = self.catalog.apps["infsh/echo"]
+            raise NotFound(f"app not found: {app_name}", code="app_not_found")
         session = self._session_for(owner, app_name, request, now)
         task_id = self._new_id("task_")
         input_ = dict(request["input"])
-        ends, outcome, output, error = self._plan(app, input_, task_id)
+        ends, outcome, error = self._plan(app, input_)
         task = Task(task_id, owner, app_name, input_, ends, outcome, now)
-        task.output, task.error = output, error
+        task.made = app if outcome == COMPLETED else None
+        task.error = error
         task.setup = request.get("setup")
         task.infra = request.get("infra")
-        task.workers = request.get("workers")
+        workers = request.get("workers")
+        task.workers = tuple(workers) if workers is not None else None
         task.webhook = request.get("webhook")
-        task.request = request
+        extras = {k: v for k, v in request.items() if k not in _INTERPRETED}
+        if extras:
+            task.extras = extras
         if session is not None:
             task.session_id = session.id
             session.last_active = max(session.last_active, task.finishes_at)
             session.task_id = task_id
             session.calls += 1
+        _untrack(task)  # acyclic: reference counting frees it; full collections need not visit it
         self.tasks[task_id] = task
         self._expiry.append((now + self.config.task_ttl_s, task_id))
         return task
 
-    def _plan(
-        self, app: AppDef, input_: dict[str, Any], task_id: str
-    ) -> tuple[tuple[float, ...], str, dict[str, Any] | None, str | None]:
+    def _plan(self, app: AppDef, input_: dict[str, Any]) -> tuple[tuple[float, ...], str, str | None]:
         if self.phase_ms is not None:
             ends = tuple(self.phase_ms / 1000.0 * (i + 1) for i in range(len(self.phases)))
         else:
             ends = app.phase_ends[self.timing]
-        outcome, output, error = app.outcome, None, None
+        outcome, error = app.outcome, None
         if app.seconds_from_input:
             seconds = input_.get(app.seconds_from_input, app.default_seconds)
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
@@ -279,16 +325,10 @@ class MockBackend:
                 error = f"input.{app.seconds_from_input} must be a number from 0 to {app.max_seconds:g}"
             else:
                 ends = self._stretch_running(ends, float(seconds))
-        if outcome == COMPLETED:
-            output = self._output(app, input_, task_id)
-            if "completed_without_output" in self.bugs:
-                output = None
-        else:
+        if outcome != COMPLETED:
             message = input_.get(app.error_from_input) if app.error_from_input else None
             error = error or (message if isinstance(message, str) and message else app.default_error)
-            if "failed_without_error" in self.bugs:
-                error = ""
-        return ends, outcome, output, error
+        return ends, outcome, error
 
     def _stretch_running(self, ends: tuple[float, ...], seconds: float) -> tuple[float, ...]:
         """Make the RUNNING phase last ``seconds``."""
@@ -301,38 +341,23 @@ class MockBackend:
             out.append(total)
         return tuple(out)
 
-    @staticmethod
-    def _output(app: AppDef, input_: dict[str, Any], task_id: str) -> dict[str, Any]:
-        if app.output_kind == "echo":
-            return {"echo": input_}
-        if app.output_kind == "image":
-            return {"image": {"uri": f"https://mock.inference.sh/outputs/{task_id}.png"}}
-        if app.output_kind == "slept":
-            return {"slept": input_.get(app.seconds_from_input or "seconds", app.default_seconds)}
-        return {}
-
     def get_task(self, owner: str, task_id: str) -> Task:
         task = self.tasks.get(task_id)
-        if task is None or (task.owner != owner and "isolation_broken" not in self.bugs):
+        if task is None or task.owner != owner:
             raise NotFound(f"task not found: {task_id}", code="task_not_found")
         return task
 
     def view(self, task: Task) -> TaskView:
         """The task as it stands now."""
         now = self.clock.now()
-        task.reads += 1
         if task.cancelled_at is not None:
             if task.cancel_requested_at is not None and now < task.cancelled_at:
                 return TaskView(task, CANCELLING, task.cancel_requested_at, None, None)
-            if "cancel_not_sticky" in self.bugs and task.reads % 2 == 0:
-                return TaskView(task, "RUNNING", task.cancelled_at, None, None)
             return TaskView(task, CANCELLED, task.cancelled_at, None, None)
         created = task.created_at
         for i, end in enumerate(task.ends):
             # compare instants, not durations: the task is terminal exactly from ``finishes_at`` on
             if now < created + end:
-                if "status_backwards" in self.bugs and i >= 2 and task.reads % 2 == 0:
-                    i -= 1
                 started = task.created_at + (task.ends[i - 1] if i else 0.0)
                 return TaskView(task, self.phases[i], started, None, None)
         return TaskView(task, task.outcome, task.finishes_at, task.output, task.error)
@@ -341,15 +366,11 @@ class MockBackend:
         """Cancel if not terminal; a terminal task is left as it is. Returns the state after."""
         task = self.get_task(owner, task_id)
         current = self.view(task)
-        if current.terminal and "terminal_not_final" not in self.bugs:
+        if current.terminal or current.status == CANCELLING:
             return current
-        if current.status in (CANCELLED, CANCELLING):
-            return current
-        if "cancel_ignored" in self.bugs:
-            return TaskView(task, CANCELLED, self.clock.now(), None, None)
         now = self.clock.now()
         task.cancel_requested_at = now
-        task.cancelled_at = now + self.cancel_s
+        task.cancelled_at = now + self.options.cancel_s
         return self.view(task)
 
     def history(self, task: Task) -> list[tuple[str, float]]:
@@ -404,7 +425,7 @@ class MockBackend:
     ) -> Session | None:
         name = request.get("session")
         timeout = request.get("session_timeout")
-        if timeout is not None and name != "new" and "session_timeout_without_new" not in self.bugs:
+        if timeout is not None and name != "new":
             raise InvalidRequest('session_timeout is only allowed with session: "new"')
         if name is None:
             return None
@@ -417,6 +438,7 @@ class MockBackend:
                 now,
                 created_at=now,
             )
+            _untrack(created)  # acyclic too
             self.sessions[created.id] = created
             return created
         session = self.sessions.get(name)
@@ -426,11 +448,9 @@ class MockBackend:
             raise SessionEnded(f"session ended: {name}")
         if session.expired(now):
             raise SessionExpired(f"session expired: {name}")
-        if self.strict_sessions:
+        if self.options.strict_sessions:
             self._check_session_free(session, app, now)
         session.last_active = now
-        if "session_id_changes" in self.bugs:
-            return Session(self._new_id("sess_"), owner, app, session.timeout_s, now)
         return session
 
     def _check_session_free(self, session: Session, app: str, now: float) -> None:
@@ -478,6 +498,3 @@ class MockBackend:
             self.sessions = {k: s for k, s in self.sessions.items() if not s.expired(now)}
             # scan again only once the live sessions have doubled: amortised O(1) per create
             self._sessions_floor = 2 * len(self.sessions)
-
-    def statuses(self) -> Sequence[str]:
-        return (*self.phases, COMPLETED, FAILED, CANCELLED)

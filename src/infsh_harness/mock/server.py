@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -12,12 +13,13 @@ from typing import Any
 import uvicorn
 
 from infsh_harness.mock.app import MockApp, create_app
-from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.config import MockConfig, ServerLimits
+from infsh_harness.mock.limits import guarded_protocol
 
-__all__ = ["MockServer", "bind_socket", "serve_in_thread", "uvicorn_config"]
+__all__ = ["MockServer", "bind_socket", "mock_uvicorn_config", "serve_in_thread", "uvicorn_config"]
 
 
-def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(app: Any, host: str, port: int, **settings: Any) -> uvicorn.Config:
     """The uvicorn settings the mock is served with (``bench/`` serves its baseline with the same)."""
     return uvicorn.Config(
         app,
@@ -27,6 +29,14 @@ def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        **settings,
+    )
+
+
+def mock_uvicorn_config(app: MockApp, host: str, port: int, limits: ServerLimits) -> uvicorn.Config:
+    """The mock's settings: the common ones, its limits, and the protocol that enforces them."""
+    return uvicorn_config(
+        app, host, port, http=guarded_protocol(limits, app), timeout_keep_alive=limits.idle_timeout_s
     )
 
 
@@ -46,7 +56,7 @@ class _Server(uvicorn.Server):
             self.on_ready(f"http://{host}:{port}")
 
     async def shutdown(self, sockets: Any = None) -> None:
-        self.mock.begin_shutdown()
+        self.mock.lifecycle.begin_shutdown()
         await super().shutdown(sockets)
 
 
@@ -58,7 +68,8 @@ class MockServer:
         self.app = create_app(self.config)
         self.url = ""
         self._ready = threading.Event()
-        self.server = _Server(uvicorn_config(self.app, host, port), self.app, self._on_ready)
+        settings = mock_uvicorn_config(self.app, host, port, self.config.limits)
+        self.server = _Server(settings, self.app, self._on_ready)
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[str], None]] = []
 
@@ -73,6 +84,10 @@ class MockServer:
 
     def run(self, sock: socket.socket | None = None) -> None:
         """Serve in this thread until interrupted (on ``sock`` when given, bound by ``bind_socket``)."""
+        # everything built so far (spec, validators, catalog, uvicorn) lives as long as the process:
+        # the cyclic collector need not visit it again in every full pass under load
+        gc.collect()
+        gc.freeze()
         self.server.run(sockets=[sock] if sock is not None else None)
 
     def start(self, timeout_s: float = 10.0) -> str:

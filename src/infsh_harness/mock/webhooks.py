@@ -13,14 +13,14 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from infsh_harness.mock.config import Faults, WebhookPolicy
+from infsh_harness.mock.config import WebhookPolicy
+from infsh_harness.mock.faults import FaultInjector
 
 __all__ = ["Attempt", "WebhookDispatcher", "host_allowed"]
 
@@ -55,7 +55,7 @@ class Attempt:
     task_id: str
     url: str
     attempt: int
-    outcome: str  # delivered | http_error | connect_error | timeout | refused | dropped | undelivered
+    outcome: str  # delivered | http_error | connect_error | timeout | refused | dropped | undelivered | unencodable
     status_code: int | None
     latency_ms: float | None
     at: float
@@ -69,7 +69,7 @@ class WebhookDispatcher:
     def __init__(
         self,
         policy: WebhookPolicy,
-        faults: Callable[[], Faults],
+        faults: FaultInjector,
         rng: random.Random,
         client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -92,16 +92,24 @@ class WebhookDispatcher:
             log.warning("webhook for %s to %s not delivered: %s", attempt.task_id, attempt.url, attempt.outcome)
 
     def submit(self, task_id: str, url: str, payload: dict[str, Any]) -> None:
-        """Queue one delivery (or, under a duplicate fault, two). Returns at once."""
+        """Queue one delivery (or, under a duplicate fault, two). Returns at once.
+
+        Whatever happens to it is recorded: refused, dropped, a payload that cannot be encoded,
+        and every attempt."""
         if not host_allowed(url, self.policy.allow_hosts):
             self._record(Attempt(task_id, url, 0, "refused", None, None, time.time(), True))
             return
-        faults = self._faults()
+        try:
+            body = orjson.dumps(payload)
+        except orjson.JSONEncodeError as exc:  # a request the mock accepted can always be rendered: a bug
+            log.error("webhook for %s cannot be encoded: %s", task_id, exc)
+            self._record(Attempt(task_id, url, 0, "unencodable", None, None, time.time(), True))
+            return
+        faults = self._faults.current
         if faults.webhook_drop_rate and self._rng.random() < faults.webhook_drop_rate:
             self._record(Attempt(task_id, url, 0, "dropped", None, None, time.time(), True))
             return
         copies = 2 if faults.webhook_duplicate_rate and self._rng.random() < faults.webhook_duplicate_rate else 1
-        body = orjson.dumps(payload)
         for _ in range(copies):
             job = asyncio.get_running_loop().create_task(self._deliver(task_id, url, body, faults.webhook_delay_ms))
             self._pending[job] = (task_id, url)

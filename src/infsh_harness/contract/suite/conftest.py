@@ -342,7 +342,9 @@ def mock_controls(settings: SuiteSettings, target_url: str) -> bool:
     if settings.base_url is None:
         return True
     try:
-        answer = httpx.get(f"{target_url}/_mock/stats", timeout=5, trust_env=False)
+        # the controls answer only a key the mock accepts
+        headers = {"Authorization": f"Bearer {settings.api_key}"}
+        answer = httpx.get(f"{target_url}/_mock/stats", headers=headers, timeout=5, trust_env=False)
     except httpx.HTTPError:
         return False
     return answer.status_code == 200 and answer.headers.get("content-type", "").startswith("application/json")

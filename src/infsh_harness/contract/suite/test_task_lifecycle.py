@@ -76,12 +76,13 @@ def _phase_walk(api: SuiteDriver, app: App, settings: SuiteSettings, spec: Spec)
         time.sleep(PHASE_MS / 4000)
 
 
-def _slowed(target_url: str, mock_controls: bool) -> Iterator[None]:
+def _slowed(target_url: str, mock_controls: bool, api_key: str) -> Iterator[None]:
     """The mock's phases made slow for the walk, and restored after (a target without controls keeps its pace)."""
     if not mock_controls:
         yield
         return
-    with httpx.Client(base_url=target_url, timeout=10, trust_env=False) as admin:
+    headers = {"Authorization": f"Bearer {api_key}"}  # the controls answer only a key the mock accepts
+    with httpx.Client(base_url=target_url, headers=headers, timeout=10, trust_env=False) as admin:
         before = admin.get("/_mock/timing").raise_for_status().json()
         admin.put("/_mock/timing", json={"phase_ms": PHASE_MS}).raise_for_status()
         try:
@@ -105,7 +106,7 @@ def test_status_order(
     mock, with its phases slowed through ``/_mock/timing``): no read goes back. Judging needs one
     task read in at least two statuses before its end."""
     ledger = evidence.replay(TaskLedger(spec), recorded(journeys), ["status-order"])
-    walk = _slowed(target_url, mock_controls)
+    walk = _slowed(target_url, mock_controls, settings.api_key)
     next(walk)
     try:
         evidence.replay(ledger, _phase_walk(api, apps["complete"], settings, spec), ["status-order"])

@@ -1,10 +1,10 @@
-"""The ``wire`` profile's data (``fixtures/wire.yaml``) and its rendering of the shared model.
+"""The ``wire`` profile's data (``data/wire.yaml``) and its rendering of the shared model.
 
 The model speaks documented status varnames; this renderer turns a ``TaskView`` into what the
 production service puts on the wire: production status numbers with ``status_text``, the
 ``{"success": true, "data": ..., "messages": []}`` envelope, 26-character ids with ``short_id``,
 microsecond UTC timestamps, the slim run result versus the full task, and RFC 9457 problem details
-for every error. The numbers and field lists come from ``fixtures/wire.yaml``, never from this file.
+for every error. The numbers and field lists come from ``data/wire.yaml``, never from this file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import orjson
 import yaml
 
 from infsh_harness import data
-from infsh_harness.mock.errors import MethodNotAllowed, MockError
+from infsh_harness.mock.errors import MockError, RunEnded
 from infsh_harness.mock.http import Response
 from infsh_harness.mock.models import Session, TaskView
 
@@ -55,7 +55,7 @@ class WireStatus:
 
 @dataclass(frozen=True)
 class WireData:
-    """``fixtures/wire.yaml``, read once."""
+    """``data/wire.yaml``, read once."""
 
     statuses: tuple[WireStatus, ...]
     cancelling_ms: float
@@ -80,10 +80,7 @@ class WireData:
         for status in self.statuses:
             if status.varname == varname:
                 return status
-        raise KeyError(f"fixtures/wire.yaml maps no code to status {varname}")
-
-    def by_code(self, code: int) -> WireStatus | None:
-        return next((s for s in self.statuses if s.code == code), None)
+        raise KeyError(f"data/wire.yaml maps no code to status {varname}")
 
     @property
     def terminal_codes(self) -> frozenset[int]:
@@ -159,7 +156,7 @@ class WireRenderer:
     def _fields(self, view: TaskView) -> dict[str, Any]:
         """Every field either shape may show, keyed by the wire name."""
         task = view.task
-        request = task.request
+        request = task.extras
         defaults = self.data.task_defaults
         return {
             "id": task.id,
@@ -260,18 +257,15 @@ class WireRenderer:
         return Response(status, orjson.dumps(body), self.data.error_media_type)
 
     def error(self, exc: MockError) -> Response:
-        response = self.problem(exc.status_code, exc.code, exc.message)
-        if isinstance(exc, MethodNotAllowed):
-            response.headers.append((b"allow", ", ".join(exc.allow).encode()))
-        return response
+        return self.problem(exc.status_code, exc.code, exc.message, **exc.extensions)
 
-    def waited_failure(self, view: TaskView) -> Response | None:
-        """A waited run that ended Failed or Cancelled: the 422 problem carrying the task, else None."""
+    def waited_failure(self, view: TaskView) -> RunEnded | None:
+        """A waited run that ended Failed or Cancelled: the error (422, carrying the task), else None."""
         code = self.data.waited_codes.get(view.status)
         if code is None:
             return None
         detail = view.error or self.statuses[view.status].text
-        return self.problem(self.data.waited_status, code, detail, task=self.task(view))
+        return RunEnded(detail, status_code=self.data.waited_status, code=code, extensions={"task": self.task(view)})
 
     # --- stream framing ------------------------------------------------------------------
     @staticmethod

@@ -1,0 +1,145 @@
+"""What one client may cost the mock, enforced where uvicorn reads the bytes.
+
+uvicorn closes a keep-alive connection idle for ``timeout_keep_alive`` (our ``idle_timeout_s``), but
+has no time limit on reading a request's headers (a client sending one byte a minute holds its
+connection for ever), no limit on their size with httptools, and answers its own 400s and 503s in
+plain text. ``GuardedProtocol`` is uvicorn's httptools protocol (``uvicorn.Config(http=...)``) with
+those added: a connection over ``max_connections`` gets 503, headers not complete within
+``header_timeout_s`` get 408, more than ``max_header_bytes`` of request line and headers get 431,
+unparseable HTTP gets 400 — each with the profile's error body, then the connection is closed.
+
+The header timeout costs no timer per request: a connection notes when its current request's first
+byte came (``_headers_since``), and one sweep per server, every quarter of the timeout while
+connections are open, cuts off those past it (so a cut-off comes between 1 and 1.25 timeouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from http import HTTPStatus
+from typing import Any, ClassVar, Protocol
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from infsh_harness.mock.config import ServerLimits
+from infsh_harness.mock.errors import BadRequest, HeadersTooLarge, MockError, Overloaded, RequestTimeout
+from infsh_harness.mock.http import Response
+
+__all__ = ["GuardedProtocol", "guarded_protocol"]
+
+
+def _wire_bytes(response: Response) -> bytes:
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    head = [f"HTTP/1.1 {response.status} {phrase}".encode(), b"content-type: " + response.content_type.encode()]
+    head += [b"content-length: " + str(len(response.body)).encode(), b"connection: close"]
+    head += [name + b": " + value for name, value in response.headers if name != b"connection"]
+    return b"\r\n".join(head) + b"\r\n\r\n" + response.body
+
+
+class ErrorRendering(Protocol):
+    def render_error(self, exc: MockError) -> Response: ...
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a connection cap, a header timeout and a header size limit."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+    errors: ClassVar[ErrorRendering]  # the mock, which renders an error as its profile does
+    _sweep: ClassVar[asyncio.TimerHandle | None] = None  # the server's header-timeout sweep, while armed
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._headers_since: float | None = None  # when the headers being read began to come
+        self._header_bytes = 0
+        self._over_cap = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # refused once its request's headers are read: a client that has sent its request reads the
+        # answer, where one refused on connecting may find its connection reset instead
+        self._over_cap = len(self.connections) > self.limits.max_connections
+        self._begin_headers()
+        if type(self)._sweep is None:
+            self._arm_sweep()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end_headers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():  # refused: the rest is not read
+            return
+        if self._headers_since is None and (self.cycle is None or self.cycle.response_complete):
+            self._begin_headers()  # the first bytes of the next request on a kept-alive connection
+        if self._headers_since is not None:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if self._headers_since is not None and self._header_bytes > self.limits.max_header_bytes:
+            self._refuse(self._too_large())  # still no end of headers, and already too many bytes
+
+    def on_headers_complete(self) -> None:
+        if self._over_cap:
+            self._refuse(Overloaded(f"more than {self.limits.max_connections} connections are open; try again later"))
+            return
+        # the bytes received may hold a body after the headers: count the headers themselves then
+        if self._header_bytes > self.limits.max_header_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.limits.max_header_bytes:
+                self._refuse(self._too_large())
+                return
+        self._end_headers()
+        super().on_headers_complete()
+
+    def _too_large(self) -> HeadersTooLarge:
+        return HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes")
+
+    # after a refusal the parser may go on through the bytes already received: they are not a request
+    def on_body(self, body: bytes) -> None:
+        if not self.transport.is_closing():
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.transport.is_closing():
+            super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", code="invalid_http"))
+
+    def _begin_headers(self) -> None:
+        self._header_bytes = 0
+        self._headers_since = time.monotonic()
+
+    def _end_headers(self) -> None:
+        self._headers_since = None
+
+    def _arm_sweep(self) -> None:
+        cls = type(self)
+        cls._sweep = self.loop.call_later(self.limits.header_timeout_s / 4, self._sweep_headers)
+
+    def _sweep_headers(self) -> None:
+        """Cut off every connection of this server whose headers are late; look again while any is open."""
+        type(self)._sweep = None
+        late = time.monotonic() - self.limits.header_timeout_s
+        timeout = RequestTimeout(f"the request's headers did not arrive within {self.limits.header_timeout_s:g} s")
+        for connection in list(self.connections):
+            if isinstance(connection, GuardedProtocol):
+                since = connection._headers_since
+                if since is not None and since <= late:
+                    connection._refuse(timeout)
+        if self.connections:
+            self._arm_sweep()
+
+    def _refuse(self, exc: MockError) -> None:
+        self._end_headers()
+        if not self.transport.is_closing():
+            self.transport.write(_wire_bytes(self.errors.render_error(exc)))
+            self.transport.close()
+
+
+def guarded_protocol(limits: ServerLimits, errors: ErrorRendering) -> type[GuardedProtocol]:
+    """A ``GuardedProtocol`` for one server: its limits, and the mock that renders its errors."""
+    return type("GuardedProtocol", (GuardedProtocol,), {"limits": limits, "errors": errors})
