@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from infsh_harness.cli import main
-from infsh_harness.cli.run import Outcome, Step, mock_environ, plan, write_index
+from infsh_harness.cli.run import Outcome, Step, exit_code, mock_environ, plan, write_index
 
 
 def test_runall_plan_orders_steps_and_honours_skip(tmp_path: Path) -> None:
@@ -38,8 +39,29 @@ def test_runall_index_links_reports_and_marks_failures(tmp_path: Path) -> None:
     ]
     text = write_index(tmp_path, "http://127.0.0.1:1", outcomes).read_text()
     assert "| drift | pass | 1.0 s | [drift/drift.md](drift/drift.md)" in text
-    assert "| load | FAIL | 2.0 s | (none written)" in text
+    assert "| load | fail | 2.0 s | (none written)" in text
     assert "exit 1 (informational)" in text
+
+
+def test_runall_says_a_step_could_not_run_or_was_not_valid_and_exits_accordingly(tmp_path: Path) -> None:
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / "summary.md").write_text("# an earlier run's\n")
+    later = time.time() + 60  # the step started after the report was written: the report is not this run's
+
+    def outcome(name: str, code: int, gating: bool = True, started_at: float | None = None) -> Outcome:
+        return Outcome(Step(name, ("x",), f"{name}/summary.md", gating=gating), code, 1.0, started_at)
+
+    text = write_index(tmp_path, "http://127.0.0.1:1", [outcome("contract", 2), outcome("load", 3, started_at=later),
+                                                         outcome("drift", 130)]).read_text()  # fmt: skip
+    assert "| contract | could not run |" in text and "| drift | interrupted |" in text
+    assert "| load | not valid | 1.0 s | (none written) |" in text
+    assert outcome("load", 3, started_at=time.time() - 60).wrote(tmp_path)  # written by the step: linked
+    assert exit_code([outcome("contract", 0), outcome("drift", 1, gating=False)]) == 0
+    assert exit_code([outcome("contract", 1), outcome("load", 0)]) == 1
+    assert exit_code([outcome("contract", 0), outcome("load", 3)]) == 1  # not valid fails the run
+    assert exit_code([outcome("contract", 1), outcome("load", 2)]) == 2  # could not run outweighs a failure
+    assert exit_code([outcome("load", 130)]) == 2 and exit_code([outcome("drift", 2, gating=False)]) == 0
+    assert outcome("contract", 3).verdict == "could not run"  # "not valid" is the load step's alone
 
 
 def test_runall_drift_only_on_the_embedded_mock(tmp_path: Path) -> None:

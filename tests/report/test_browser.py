@@ -44,10 +44,11 @@ FIXTURE_STEPS = [("contract", 1), ("load", 2), ("drift", None)]
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run: the embedded mock, the contract suite, 3 s of each load scenario, both drift reports."""
+    """A real run, shared by every test here: the embedded mock, the contract suite, 1 s of each load
+    scenario (the shortest: the page is checked, not the server), both drift reports."""
     out = tmp_path_factory.mktemp("browser") / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFSH_")} | KEYS
-    command = [sys.executable, "-m", "infsh_harness.cli", "run", "--out", str(out), "--load-time", "3s"]
+    command = [sys.executable, "-m", "infsh_harness.cli", "run", "--out", str(out), "--load-time", "1s"]
     started = time.monotonic()
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=360)
     print(f"infsh-harness run took {time.monotonic() - started:.1f} s")
@@ -185,20 +186,24 @@ def test_the_rules_table_has_every_rule_with_its_source_sorts_and_filters(index:
 def test_each_load_measure_is_charted_with_its_ceilings(index: dict[str, Any], browser: webdriver.Chrome,
                                                         run_dir: Path) -> None:  # fmt: skip
     summary = json.loads((run_dir / "load" / "summary.json").read_text())
+    assert summary["scenarios"] and all(s["status"] == "completed" for s in summary["scenarios"])
     for scenario in summary["scenarios"]:
         article = browser.find_element(By.CSS_SELECTOR, f"article#load-{scenario['scenario']}")
         figures = {f.get_attribute("data-measure"): f for f in article.find_elements(By.CSS_SELECTOR, "figure.chart")}
-        measures = [scenario["requests"], *(e for e in scenario["entries"] if e["kind"] != "http")]
+        measures = {m["key"]: m for m in (scenario["requests"], *scenario["entries"])}
+        charted = {m["key"] for m in measures.values() if m["kind"] != "http" or m["key"] == "requests"}
         ceilings = {c["target"] for c in scenario["slo"] if c["objective"] in ("p50", "p90", "p95", "p99", "max")}
-        assert {m["key"] for m in measures} | ceilings == set(figures)
-        for m in measures:
-            figure = figures[m["key"]]
+        assert charted | ceilings == set(figures)
+        for key, figure in figures.items():
+            m = measures[key]
             svg = figure.find_element(By.TAG_NAME, "svg")
             assert svg.is_displayed() and svg.size["width"] > 500 and svg.size["height"] > 100
             text = svg.get_attribute("textContent")
-            assert "p50 / p95 / p99 each second" in text and f"distribution of {m['count']} samples" in text
+            # the per-second panel from the timeline; the distribution of the successful samples only
+            assert f"{key}: p50 / p95 / p99 each second" in text
+            assert f"distribution of {m['count'] - m['failures']} samples" in text
             for c in scenario["slo"]:
-                if c["target"] == m["key"] and c["objective"] in ("p50", "p95", "p99"):
+                if c["target"] == key and c["objective"] in ("p50", "p95", "p99"):
                     assert f"{c['objective']} ceiling {c['limit']:g}" in text
 
 
@@ -239,19 +244,25 @@ def test_a_step_that_could_not_run_or_did_not_run_is_said_so(browser: webdriver.
     (out / "logs" / "load.log").write_text("locust: error: could not start\n")
     console, requested = _open(browser, report.write_index(out))
     assert console == [] and len(requested) == 1
-    assert browser.find_element(By.CSS_SELECTOR, "header h1 .verdict").text == "fail"
+    assert browser.find_element(By.CSS_SELECTOR, "header h1 .verdict").text == "could not run"
+    steps = {r.get_attribute("data-step"): r for r in browser.find_elements(By.CSS_SELECTOR, "table.steps tbody tr")}
+    assert steps["load"].find_element(By.CSS_SELECTOR, "td:nth-child(2) .badge").text == "could not run"
     load = browser.find_element(By.CSS_SELECTOR, "section#load")
     assert load.get_attribute("data-state") == "missing" and "could not run" in load.text
     assert "locust: error: could not start" in load.find_element(By.CSS_SELECTOR, "pre.log").text
     drift = browser.find_element(By.CSS_SELECTOR, "section#drift")
     assert "not run" in drift.text and "--skip drift" in drift.text
-    # the new contract summary: sources named, and the filter by source keeps one kind
-    cite = browser.find_element(By.CSS_SELECTOR, "tr[data-rule=unknown-task-404] .cite")
-    assert cite.text == "RFC 9110 §15.5.5" and cite.is_displayed()
-    quote = browser.find_element(By.CSS_SELECTOR, "tr[data-rule=status-order] blockquote")
-    assert quote.text.startswith("Statuses advance")
+    # a real contract summary: sources named, and the filter by source keeps one kind
+    cite = browser.find_element(By.CSS_SELECTOR, "tr[data-rule=no-server-error] .cite")
+    assert cite.text.startswith("RFC 9110 §15.6") and cite.is_displayed()
+    quotes = browser.find_elements(By.CSS_SELECTOR, "tr[data-rule=completed-has-output] blockquote")
+    assert [q.text for q in quotes] == ["| output | object | Output data (when complete) |",
+                                        "| output | object | Task output (when completed) |"]  # fmt: skip
+    found = browser.find_element(By.CSS_SELECTOR, "tr[data-rule=completed-has-output] details.violations")
+    found.find_element(By.TAG_NAME, "summary").click()
+    assert "with output None" in found.find_element(By.TAG_NAME, "li").text
     form = browser.find_element(By.CSS_SELECTOR, "form[data-filter=contract-rules]")
-    for kind in ("http", "convention", "not stated"):
+    for kind in ("http", "convention"):
         form.find_element(By.CSS_SELECTOR, f"input[name=source][value='{kind}']").click()
     assert {r.get_attribute("data-source") for r in _visible_rules(browser)} == {"documented"}
     assert not cite.is_displayed()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from infsh_harness.cli import main
 
 pytestmark = pytest.mark.timeout(120)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +38,19 @@ def test_drift_names_html_among_its_formats(capsys: pytest.CaptureFixture[str], 
     assert "choose from md, json, junit, html" in capsys.readouterr().err
 
 
-def test_load_writes_its_page_even_when_nothing_could_be_measured(tmp_path: Path) -> None:
+def test_load_writes_its_page_even_when_nothing_could_be_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "load"
-    # nothing listens on port 9: every request fails, the run is judged and reported all the same
+    shutil.copytree(FIXTURES / "load", out)  # an earlier run's summary: it must not pass for this run's
+    # nothing listens on port 9: load refuses before any scenario runs, and its page says so
     code = main(["load", "--host", "http://127.0.0.1:9", "--scenario", "run_wait", "-t", "1s", "-u", "1",
                  "--out", str(out)])  # fmt: skip
-    assert code in (1, 2)
+    assert code == 2
+    refused = "infsh-harness load: error: no HTTP answer from http://127.0.0.1:9: ConnectError\n"
+    assert capsys.readouterr().err == refused
     page = (out / "summary.html").read_text(encoding="utf-8")
-    assert 'data-part="load"' in page and 'data-scenario="run_wait"' in page
+    assert 'data-part="load" data-state="missing"' in page and 'data-verdict="could not run"' in page
+    assert "The load run could not be made: no HTTP answer from http://127.0.0.1:9: ConnectError." in page
+    assert "data-scenario=" not in page and "Against run" not in page  # nothing of the earlier run is shown
+    assert 'href="summary.json"' in page  # but its files are still listed, as files

@@ -46,13 +46,13 @@ def test_index_shows_every_part_and_says_which_could_not_run(run_folder) -> None
     page = _parse(html)
     sections = {a["id"]: a.get("data-state") for tag, a in page.elements if tag == "section" and a.get("data-part")}
     assert sections == {"contract": "contract", "load": "missing", "drift": "drift"}
-    assert '<span class="verdict badge tone-bad" data-verdict="fail">fail</span>' in html
+    assert '<span class="verdict badge tone-bad" data-verdict="could not run">could not run</span>' in html
     assert "The load run exited 2. The load run left no readable summary: summary.json was not written." in html
     assert "error: locust could not start: [REDACTED]" in html and "inf_leaked_key" not in html
     rules = [a for tag, a in page.elements if tag == "tr" and a.get("data-rule")]
     summary = json.loads((FIXTURES / "contract" / "summary.json").read_text())
     assert {r["data-rule"]: r["data-verdict"] for r in rules} == {r["id"]: r["verdict"] for r in summary["rules"]}
-    assert {r["data-source"] for r in rules} == {"documented", "http", "convention", "not stated"}
+    assert {r["data-source"] for r in rules} == {"documented", "http", "convention"}
     assert page.attribute("data-severity") == ["breaking", "warning", "info"]
 
 
@@ -105,21 +105,44 @@ def test_a_part_page_has_its_part_and_its_folder(tmp_path: Path) -> None:
         report.write_part("nothing", folder)
 
 
-def test_the_load_page_draws_each_measure_with_its_ceilings(tmp_path: Path) -> None:
-    folder = tmp_path / "load"
+def _copy(fixture: str, folder: Path) -> Path:
     folder.mkdir()
-    for f in (FIXTURES / "load").iterdir():
-        (folder / f.name).write_bytes(f.read_bytes())
-    html = report.write_part("load", folder).read_text(encoding="utf-8")
+    for f in (FIXTURES / fixture).iterdir():
+        if f.is_file():
+            (folder / f.name).write_bytes(f.read_bytes())
+    return folder
+
+
+def test_the_load_page_draws_each_measure_with_its_ceilings(tmp_path: Path) -> None:
+    html = report.write_part("load", _copy("load", tmp_path / "load")).read_text(encoding="utf-8")
     figures = re.findall(r'<figure class="chart" data-measure="([^"]+)" data-panels="(\d)">\s*<svg', html)
-    # run_wait has its samples; run_poll only its summary (no locust files), run_cancel nothing
-    assert figures == [("requests", "3"), ("POST /run", "2"), ("time_to_terminal", "3"), ("requests", "1")]
+    # each scenario's requests together, its custom metrics, and the HTTP entries an objective bounds; each
+    # with its seconds (the timeline), its distribution and the two earlier runs of the history
+    assert figures == [("requests", "3"), ("POST /run", "3"), ("time_to_terminal", "3"),
+                       ("requests", "3"), ("GET /tasks/{id}", "3"), ("polls_to_terminal", "3"),
+                       ("time_to_terminal", "3")]  # fmt: skip
+    assert "p50 / p95 / p99 each second" in html and "p10 ceiling" not in html
     assert "p95 ceiling 150 ms" in html and "p99 ceiling 500 ms (above the chart)" in html
-    assert "distribution of 1275 samples" in html and "across 3 runs" in html
-    assert 'data-regression="yes"' in html and "+3.4 (+17%)" in html
-    assert "the generator was saturated: 480 starts dropped" in html and "388.5/s" in html
+    assert "distribution of 120 samples" in html and "distribution of 240 samples" in html and "across 3 runs" in html
+    assert html.count('data-regression="yes"') == 7 and "+24.8 (+136%)" in html and "shown, not judged" in html
+    assert "Against run 2" in html and "this run recorded as run 3; 2 earlier runs read from it" in html
+    assert "open model: 20 tasks started per second per scenario" in html
     ids = re.findall(r'<clipPath id="([^"]+)"', html)
     assert ids and len(ids) == len(set(ids))  # the charts' ids do not collide within the page
+
+
+def test_the_load_page_says_which_measurement_is_not_valid_and_which_scenario_could_not_run(tmp_path: Path) -> None:
+    html = report.write_part("load", _copy("load-degraded", tmp_path / "load")).read_text(encoding="utf-8")
+    page = _parse(html)
+    verdicts = {a["data-scenario"]: a for tag, a in page.elements if tag == "article"}
+    assert list(verdicts) == ["run_wait", "run_poll"]
+    badges = re.findall(r'<h3>(\w+) <span class="badge tone-(\w+)" data-verdict="([^"]+)">', html)
+    assert badges == [("run_wait", "warn", "not valid"), ("run_poll", "bad", "could not run")]
+    assert "The measurement is not valid" in html and "72 starts dropped because the pool" in html
+    assert "none of the 120 requests got an HTTP answer" in html
+    assert "runTask: no answer (ConnectionRefusedError)" in html
+    figures = re.findall(r'<figure class="chart" data-measure="([^"]+)"', html)
+    assert figures == ["requests", "POST /run", "time_to_terminal"]  # run_poll measured nothing to draw
 
 
 def test_a_chart_draws_every_panel_and_names_far_ceilings() -> None:
@@ -137,19 +160,23 @@ def test_a_chart_draws_every_panel_and_names_far_ceilings() -> None:
     assert "no samples" in empty and "distribution of 0 samples" in empty
 
 
-def test_the_run_record_names_each_step_its_part_and_folder(tmp_path: Path) -> None:
+def test_the_run_record_names_each_step_its_part_folder_and_verdict(tmp_path: Path) -> None:
     outcomes = [
-        Outcome(Step("contract", ("x",), "contract/summary.md"), 0, 1.25),
+        Outcome(Step("contract", ("x",), "contract/summary.md"), 0, 1.25, 1796155200.25),
+        Outcome(Step("load", ("x",), "load/summary.md"), 3, 9.0),
         Outcome(Step("drift-wire", ("x",), "drift-wire/drift.md", gating=False, part="drift"), 1, 2.0),
     ]
     record = json.loads(write_record(tmp_path, "http://127.0.0.1:1", outcomes, ["load", "load"]).read_text())
     assert record == {
         "target": "http://127.0.0.1:1",
         "steps": [
-            {"name": "contract", "part": "contract", "folder": "contract", "exit_code": 0, "seconds": 1.25,
-             "gating": True, "log": "logs/contract.log"},
-            {"name": "drift-wire", "part": "drift", "folder": "drift-wire", "exit_code": 1, "seconds": 2.0,
-             "gating": False, "log": "logs/drift-wire.log"},
+            {"name": "contract", "part": "contract", "folder": "contract", "exit_code": 0, "verdict": "pass",
+             "seconds": 1.25, "started_at": "2026-12-01T20:00:00.250Z", "gating": True, "log": "logs/contract.log"},
+            {"name": "load", "part": "load", "folder": "load", "exit_code": 3, "verdict": "not valid",
+             "seconds": 9.0, "started_at": None, "gating": True, "log": "logs/load.log"},
+            {"name": "drift-wire", "part": "drift", "folder": "drift-wire", "exit_code": 1,
+             "verdict": "exit 1 (informational)", "seconds": 2.0, "started_at": None, "gating": False,
+             "log": "logs/drift-wire.log"},
         ],
         "skipped": ["load"],
         "error": None,

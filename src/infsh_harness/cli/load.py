@@ -270,12 +270,19 @@ def main(args: argparse.Namespace) -> int:
         options = _options(args)
     except ValueError as exc:
         return _fail(str(exc))
+    from infsh_harness import report
+
     # a CI job cancelled with SIGTERM gets the same report as a Ctrl-C
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         outcome = run_load(options, say=lambda line: print(line, flush=True))
     except (RuntimeError, OSError, HistoryError) as exc:
-        return _fail(str(exc))
+        code = _fail(str(exc))
+        try:  # the page says the run could not be made (and shows no summary an earlier run left)
+            report.write_part("load", options.out, exit_code=code, secrets=report.keys_in(os.environ), error=str(exc))
+        except OSError:
+            pass
+        return code
     finally:
         signal.signal(signal.SIGTERM, previous)
     summary = outcome.summary
@@ -285,8 +292,6 @@ def main(args: argparse.Namespace) -> int:
         print("nothing judged (--no-slo): report only", flush=True)
     history = summary.get("history")
     recorded = f"; recorded as run {history['run_id']} in {history['file']}" if history else ""
-    from infsh_harness import report
-
     page = report.write_part("load", options.out, exit_code=outcome.exit_code, secrets=report.keys_in(os.environ))
     print(f"verdict: {summary['verdict']}; report: {outcome.summary_md} and {page}{recorded}", flush=True)
     return outcome.exit_code

@@ -2,9 +2,14 @@
 
 Starts the embedded mock (unless ``--base-url`` names a server), runs each step as its own
 ``infsh-harness`` sub-command against it, and writes ``OUT/index.md`` linking every report, and
-``OUT/index.html``, one page of the whole run (from ``OUT/run.json`` and the steps' summaries). The
-exit code is non-zero when any gating step failed; the drift report of the ``wire`` profile (what
-production speaks today) is informational: it shows the gap the drift report exists to find.
+``OUT/index.html``, one page of the whole run (from ``OUT/run.json`` and the steps' summaries).
+
+Each step's verdict follows from its exit code, the same in ``index.md``, ``run.json`` and the page
+(``report.read_run.step_verdict``): 0 pass, 1 fail, 2 could not run, 3 not valid (the load step:
+its generator was the limit), 130 interrupted. The run exits 0 when every gating step passed, 1
+when one failed or was not valid, 2 when one could not run (or the run stopped before its steps).
+The drift report of the ``wire`` profile (what production speaks today) is informational: it shows
+the gap the drift report exists to find, and does not change the exit code.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from infsh_harness import defaults, report
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.report.fields import STALE_SLACK_S
+from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
 
 __all__ = ["add_parser", "main"]
 
@@ -42,12 +50,29 @@ class Outcome:
     step: Step
     exit_code: int
     seconds: float
+    started_at: float | None = None  # epoch seconds
 
     @property
     def verdict(self) -> str:
-        if self.exit_code == 0:
-            return "pass"
-        return "FAIL" if self.step.gating else f"exit {self.exit_code} (informational)"
+        """pass | fail | could not run | not valid | interrupted | exit N (informational)."""
+        return step_verdict(self.step.part or self.step.name, self.exit_code, self.step.gating).word
+
+    def wrote(self, out: Path) -> bool:
+        """Whether the step wrote its report in this run (not an earlier run's left in ``out``)."""
+        path = out / self.step.report
+        try:
+            written = path.stat().st_mtime
+        except OSError:
+            return False
+        return self.started_at is None or written >= self.started_at - STALE_SLACK_S
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """0 every gating step passed; 1 one failed or was not valid; 2 one could not run (or was interrupted)."""
+    words = {o.verdict for o in outcomes if o.step.gating}
+    if words & COULD_NOT_RUN:
+        return 2
+    return 1 if words & FAILED else 0
 
 
 def add_parser(subparsers: Any) -> None:
@@ -119,11 +144,11 @@ def shown(text: str) -> str:
 
 def _run(step: Step, log_dir: Path) -> Outcome:
     print(f"== {step.name}: {shown(' '.join(step.argv[3:]))}", flush=True)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     log_path = log_dir / f"{step.name}.log"
     with log_path.open("w", encoding="utf-8") as log:
         code = subprocess.call(step.argv, stdout=log, stderr=subprocess.STDOUT)
-    outcome = Outcome(step, code, time.monotonic() - started)
+    outcome = Outcome(step, code, time.monotonic() - started, started_at)
     print(f"   {outcome.verdict} in {outcome.seconds:.1f} s (log: {log_path})", flush=True)
     return outcome
 
@@ -138,12 +163,18 @@ def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
         "|---|---|---|---|---|",
     ]
     for o in outcomes:
-        report = f"[{o.step.report}]({o.step.report})" if (out / o.step.report).exists() else "(none written)"
+        report = f"[{o.step.report}]({o.step.report})" if o.wrote(out) else "(none written)"
         log = f"logs/{o.step.name}.log"
         lines.append(f"| {o.step.name} | {o.verdict} | {o.seconds:.1f} s | {report} | [{log}]({log}) |")
     path = out / "index.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_record(
@@ -156,7 +187,9 @@ def write_record(
             "part": o.step.part or o.step.name,
             "folder": Path(o.step.report).parent.as_posix(),
             "exit_code": o.exit_code,
+            "verdict": o.verdict,
             "seconds": round(o.seconds, 3),
+            "started_at": _iso(o.started_at),
             "gating": o.step.gating,
             "log": f"logs/{o.step.name}.log",
         }
@@ -224,4 +257,4 @@ def main(args: argparse.Namespace) -> int:
     write_record(out, target, outcomes, args.skip)
     page = report.write_index(out, secrets=report.keys_in(os.environ))
     print(f"report: {index}\nreport: {page}")
-    return 1 if any(o.exit_code != 0 and o.step.gating for o in outcomes) else 0
+    return exit_code(outcomes)

@@ -25,15 +25,17 @@ def keys_in(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def write_part(
-    part: str, folder: Path | str, *, exit_code: int | None = None, secrets: Iterable[str | None] = ()
+    part: str, folder: Path | str, *, exit_code: int | None = None, secrets: Iterable[str | None] = (),
+    error: str | None = None,
 ) -> Path:
     """Write the page of ``part`` (``contract``, ``load`` or ``drift``) into ``folder``; returns its path.
 
-    ``exit_code`` is the command's, said on the page when the part left no summary; ``secrets``
-    are key values to redact besides anything shaped like ``inf_…``."""
+    ``exit_code`` is the command's, said on the page when the part left no summary; ``error``: the
+    command could not run, and why (the page says so, and reads no summary left by an earlier run);
+    ``secrets`` are key values to redact besides anything shaped like ``inf_…``."""
     from infsh_harness.report.page import write_part as write
 
-    return write(part, folder, exit_code=exit_code, secrets=secrets)
+    return write(part, folder, exit_code=exit_code, secrets=secrets, error=error)
 
 
 def write_index(out: Path | str, *, secrets: Iterable[str | None] = ()) -> Path:

@@ -1,7 +1,8 @@
 """Tolerant reading of JSON documents: a missing or mistyped optional key is ``None``, never a crash.
 
 The part readers use these to pick values out of the summaries; :func:`load_document` reads one
-file (redacted) or raises :class:`Unreadable` with a sentence for the page.
+file (redacted) or raises :class:`Unreadable` with a sentence for the page, also when the file
+was left by an earlier run.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ class Unreadable(Exception):
     """A summary that is missing, not JSON, or not the expected shape; the message says which."""
 
 
-def load_document(path: Path, redactor: Redactor) -> dict[str, Any]:
+STALE_SLACK_S = 0.5  # a file system's clock may trail the one a step's start was read from
+
+
+def load_document(path: Path, redactor: Redactor, not_before: float | None = None) -> dict[str, Any]:
+    """``path`` as JSON, redacted; ``not_before``: a file last written before this time is an earlier run's."""
     try:
+        if not_before is not None and path.stat().st_mtime < not_before - STALE_SLACK_S:
+            raise Unreadable(f"{path.name} is from an earlier run (this step wrote none)")
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise Unreadable(f"{path.name} was not written") from None

@@ -52,27 +52,35 @@ class Section:
     log: str = ""  # the step's log relative to the index, when it was written
 
 
-def read_part(part: str, folder: Path, redactor: Redactor, exit_code: int | None = None,
-              informational: bool = False) -> Part:  # fmt: skip
+def read_part(part: str, folder: Path, redactor: Redactor, exit_code: int | None = None, informational: bool = False,
+              not_before: float | None = None, error: str | None = None) -> Part:  # fmt: skip
+    """One part's view. ``not_before``: a summary written earlier is an earlier run's, not this one's;
+    ``error``: why the command could not run at all (then no summary is read)."""
+    if error is not None and part in PAGES:
+        return could_not_run(part, f"The {part} run could not be made: {redactor.text(error)}.")
     if part == "contract":
-        return read_contract(folder, redactor, exit_code)
+        return read_contract(folder, redactor, exit_code, not_before)
     if part == "load":
-        return read_load(folder, redactor, exit_code)
+        return read_load(folder, redactor, exit_code, not_before=not_before)
     if part == "drift":
-        return read_drift(folder, redactor, exit_code, informational)
+        return read_drift(folder, redactor, exit_code, informational, not_before)
     return could_not_run(part, f"The run names a part this page cannot show: {part!r}.")
 
 
 def write_part(
-    part: str, folder: Path | str, *, exit_code: int | None = None, secrets: Iterable[str | None] = ()
+    part: str, folder: Path | str, *, exit_code: int | None = None, secrets: Iterable[str | None] = (),
+    error: str | None = None,
 ) -> Path:
-    """Write the page of one part (``contract``, ``load`` or ``drift``) into ``folder``; its path."""
+    """Write the page of one part (``contract``, ``load`` or ``drift``) into ``folder``; its path.
+
+    ``error``: the command could not run, and this is why: the page says so, and shows no summary
+    an earlier run may have left in ``folder``."""
     if part not in PAGES:
         raise ValueError(f"unknown part {part!r} (choose from {', '.join(PARTS)})")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / PAGES[part]
-    view = read_part(part, folder, Redactor(secrets), exit_code)
+    view = read_part(part, folder, Redactor(secrets), exit_code, error=error)
     sections = [Section(part, part.capitalize(), view, "")]
     files = raw_files(folder, exclude=frozenset({page.name}))
     html = _render("part.html.j2", title=f"infsh-harness {part}", verdict=view.verdict, sections=sections,
@@ -99,7 +107,8 @@ def _section(out: Path, step: StepView, redactor: Redactor) -> Section:
     if step.exit_code is None:
         view: Part = not_run(step.part, f"The {step.name} step was left out (--skip {step.part}).")
     else:
-        view = read_part(step.part, out / step.folder, redactor, step.exit_code, informational=not step.gating)
+        view = read_part(step.part, out / step.folder, redactor, step.exit_code, informational=not step.gating,
+                         not_before=step.started_at)
         if isinstance(view, Missing) and step.log and (out / step.log).is_file():
             view = dataclasses.replace(view, log=step.log, log_tail=log_tail(out / step.log, redactor))
     base = f"{step.folder.rstrip('/')}/" if step.folder not in ("", ".") else ""

@@ -1,17 +1,21 @@
 """The contract part as the page reads it, from ``contract/summary.json``.
 
-Expected keys (absent optional ones are shown as absent, never guessed)::
+The keys as ``infsh-harness contract`` writes them (``contract/summary.py``)::
 
-    mode: "default" | "strict"          exit_code: 0 | 1 | 2          target, seed, seconds
+    mode: "default" | "strict"    exit_code: 0 | 1 | 2 | 130    verdict: pass | fail | error | interrupted
+    target, profile, seed, seconds, require_all, selected: [rule id]
+    counts: {honoured, broken, differs, unchecked}    broken, differs, unchecked: [rule id]
     rules: [{id, title,
-             source: {kind: "documented" | "http" | "convention", page?, quote?, cite?, reason?},
+             source: {kind: "documented", page, quote: str | [str]} | {kind: "http", cite}
+                     | {kind: "convention", reason},
              verdict: "honoured" | "broken" | "differs" | "unchecked",
-             evidence: <number of checks that ran>, reason, tests: [test id]}]
-    schemathesis: {exit_code, scenarios: {label: passed}} | null
+             evidence: <number of checks that ran>, reason, tests: [test id], violations: [str]}]
+    interrupted: bool    stopped: {reason, test, rules: [rule id]} | null
+    tests: [{id, outcome, rules, violated, message}]
+    schemathesis: {exit_code, seconds, scenarios: {label: passed}} | null
 
-The earlier summary (``rules`` a mapping ``id -> {verdict, tests}``, pytest's ``exit_status``) is
-read too, with its verdict words mapped onto the four above, the titles of the packaged spec and no
-source.
+A summary whose ``rules`` is not that list is not a contract summary of this version: the part
+says so rather than guess at it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infsh_harness.report.fields import Unreadable, integer, load_document, mapping, number, sequence, text
+from infsh_harness.report.fields import (
+    Unreadable,
+    boolean,
+    integer,
+    load_document,
+    mapping,
+    number,
+    sequence,
+    text,
+)
 from infsh_harness.report.model import Missing, Verdict, could_not_run
 from infsh_harness.report.redact import Redactor
 
@@ -31,14 +44,14 @@ SUMMARY = "summary.json"
 VERDICTS = ("broken", "differs", "unchecked", "honoured")  # worst first: the table's default order
 SOURCE_KINDS = ("documented", "http", "convention")
 NO_SOURCE = "not stated"
-_EARLIER_VERDICTS = {"BROKEN": "broken", "honoured": "honoured"}  # anything else: unchecked
+VIOLATIONS_SHOWN = 5
 
 
 @dataclass(frozen=True)
 class Source:
     kind: str  # documented | http | convention | not stated
     page: str = ""
-    quote: str = ""
+    quotes: tuple[str, ...] = ()  # documented: the sentences it rests on
     cite: str = ""
     reason: str = ""
 
@@ -52,6 +65,7 @@ class RuleRow:
     evidence: int | None  # checks that ran
     reason: str
     tests: tuple[str, ...]
+    violations: tuple[str, ...] = ()  # what the checks found (broken, differs), the first few
 
     @property
     def rank(self) -> int:
@@ -68,6 +82,9 @@ class ContractPart:
     rules: tuple[RuleRow, ...]
     schemathesis: tuple[tuple[str, bool], ...] | None  # None: not run
     schemathesis_exit: int | None
+    profile: str = ""
+    require_all: bool = False
+    selected: tuple[str, ...] = ()
 
     kind = "contract"
     part = "contract"
@@ -86,7 +103,9 @@ def _source(raw: Any) -> Source:
     if not isinstance(raw, Mapping):
         return Source(NO_SOURCE)
     kind = text(raw, "kind") or NO_SOURCE
-    return Source(kind, text(raw, "page"), text(raw, "quote"), text(raw, "cite"), text(raw, "reason"))
+    quote = raw.get("quote")
+    quotes = (quote,) if isinstance(quote, str) else tuple(str(q) for q in sequence(raw, "quote"))
+    return Source(kind, text(raw, "page"), tuple(q for q in quotes if q), text(raw, "cite"), text(raw, "reason"))
 
 
 def _verdict_word(raw: str) -> str:
@@ -94,9 +113,8 @@ def _verdict_word(raw: str) -> str:
 
 
 def _rules(document: Mapping[str, Any]) -> list[RuleRow]:
-    raw = document.get("rules")
-    if isinstance(raw, Mapping):
-        return _rules_of_earlier_shape(raw)
+    if not isinstance(document.get("rules"), list):
+        raise Unreadable("summary.json has no list of rules: it is not a contract summary of this version")
     rows = []
     for item in sequence(document, "rules"):
         if not isinstance(item, Mapping) or not text(item, "id"):
@@ -110,87 +128,75 @@ def _rules(document: Mapping[str, Any]) -> list[RuleRow]:
                 evidence=integer(item, "evidence"),
                 reason=text(item, "reason"),
                 tests=tuple(str(t) for t in sequence(item, "tests")),
+                violations=tuple(str(v) for v in sequence(item, "violations")[:VIOLATIONS_SHOWN]),
             )
         )
     return rows
 
 
-def _spec_titles() -> dict[str, str]:
-    """Rule titles from the packaged spec (the earlier summary has none)."""
-    from infsh_harness.spec import SpecError, load_spec
-
-    try:
-        return {rule_id: rule.title for rule_id, rule in load_spec().rules.items()}
-    except SpecError:
-        return {}
-
-
-def _rules_of_earlier_shape(raw: Mapping[str, Any]) -> list[RuleRow]:
-    titles = _spec_titles()
-    rows = []
-    for rule_id, item in raw.items():
-        item = item if isinstance(item, Mapping) else {}
-        word = text(item, "verdict")
-        verdict = _EARLIER_VERDICTS.get(word, "unchecked")
-        reason = "" if verdict != "unchecked" else word
-        tests = tuple(str(t) for t in sequence(item, "tests"))
-        title = titles.get(str(rule_id), "")
-        rows.append(RuleRow(str(rule_id), title, Source(NO_SOURCE), verdict, None, reason, tests))
-    return rows
+def _stopped(document: Mapping[str, Any]) -> str:
+    """Where the run stopped before its end, in words ("" when it did not)."""
+    stopped = mapping(document, "stopped")
+    if not stopped:
+        return ""
+    rules = ", ".join(str(r) for r in sequence(stopped, "rules"))
+    test = text(stopped, "test").split("::")[-1]
+    where = f" while checking {rules}" if rules else (f" during {test}" if test else "")
+    return f"{text(stopped, 'reason', 'it stopped')}{where}"
 
 
-def _exit_code(document: Mapping[str, Any], given: int | None) -> int | None:
-    code = integer(document, "exit_code")
-    if code is not None:
-        return code
-    pytest_status = integer(document, "exit_status")  # the earlier summary: pytest's own
-    if pytest_status is not None:
-        return pytest_status if pytest_status in (0, 1) else 2
-    return given
-
-
-def _verdict(rules: list[RuleRow], exit_code: int | None, mode: str) -> Verdict:
+def _verdict(document: Mapping[str, Any], rules: list[RuleRow], exit_code: int | None, mode: str) -> Verdict:
     broken = [r.id for r in rules if r.verdict == "broken"]
     differs = [r.id for r in rules if r.verdict == "differs"]
     unchecked = [r.id for r in rules if r.verdict == "unchecked"]
     notes = []
     if differs:
-        fails = " (strict mode: they fail the run)" if mode == "strict" else ""
-        notes.append(f"{len(differs)} differ{'s' if len(differs) == 1 else ''} from our conventions{fails}")
+        notes.append(f"{len(differs)} differ{'s' if len(differs) == 1 else ''} from our conventions")
     if unchecked:
-        notes.append(f"{len(unchecked)} could not be checked")
+        fails = " (--require-all: they fail the run)" if document.get("require_all") is True else ""
+        notes.append(f"{len(unchecked)} could not be checked{fails}")
     tail = ("; " + "; ".join(notes)) if notes else ""
-    if exit_code not in (None, 0, 1):
-        return Verdict("could not run", "bad", f"The suite did not complete (exit {exit_code}){tail}.")
+    if document.get("interrupted") is True:
+        return Verdict("interrupted", "warn", f"Interrupted: the verdicts below are what was judged before{tail}.")
+    stopped = _stopped(document)
+    if stopped or exit_code not in (0, 1):
+        why = stopped or f"exit {exit_code}"
+        return Verdict("could not run", "bad", f"The suite could not complete: {why}{tail}.")
     if broken:
-        return Verdict("fail", "bad", f"{len(broken)} of {len(rules)} rules broken: {', '.join(broken)}{tail}.")
+        strict = " (strict mode: our conventions count)" if mode == "strict" else ""
+        return Verdict("fail", "bad", f"{len(broken)} of {len(rules)} rules broken{strict}: {', '.join(broken)}{tail}.")
     if exit_code == 1:
         return Verdict("fail", "bad", f"The suite failed{tail}.")
     honoured = sum(1 for r in rules if r.verdict == "honoured")
     return Verdict("pass", "good", f"No rule broken: {honoured} of {len(rules)} honoured{tail}.")
 
 
-def read_contract(folder: Path, redactor: Redactor, exit_code: int | None = None) -> ContractPart | Missing:
-    """The contract part of ``folder``; ``exit_code`` is the command's, used when the summary has none."""
+def read_contract(folder: Path, redactor: Redactor, exit_code: int | None = None,
+                  not_before: float | None = None) -> ContractPart | Missing:  # fmt: skip
+    """The contract part of ``folder``; ``exit_code`` is the command's, used when the summary has none.
+
+    ``not_before``: a summary written before this time is an earlier run's, not read."""
     try:
-        document = load_document(folder / SUMMARY, redactor)
+        document = load_document(folder / SUMMARY, redactor, not_before)
+        found = _rules(document)
     except Unreadable as exc:
         why = f"The contract suite left no readable summary: {exc}."
         if exit_code is not None:
             why = f"The contract suite exited {exit_code}. {why}"
         return could_not_run("contract", why)
-    rules = sorted(_rules(document), key=lambda r: (r.rank, r.id))
+    rules = sorted(found, key=lambda r: (r.rank, r.id))
     mode = text(document, "mode", "default")
-    code = _exit_code(document, exit_code)
+    code = integer(document, "exit_code")
+    code = exit_code if code is None else code
     raw_st = document.get("schemathesis")
     schemathesis = None
     schemathesis_exit = None
     if isinstance(raw_st, Mapping):
         scenarios = mapping(raw_st, "scenarios")
-        schemathesis = tuple((str(label), bool(ok)) for label, ok in scenarios.items())
+        schemathesis = tuple((str(label), ok is True) for label, ok in scenarios.items())
         schemathesis_exit = integer(raw_st, "exit_code")
     return ContractPart(
-        verdict=_verdict(rules, code, mode),
+        verdict=_verdict(document, rules, code, mode),
         mode=mode,
         target=text(document, "target"),
         seed=integer(document, "seed"),
@@ -198,4 +204,7 @@ def read_contract(folder: Path, redactor: Redactor, exit_code: int | None = None
         rules=tuple(rules),
         schemathesis=schemathesis,
         schemathesis_exit=schemathesis_exit,
+        profile=text(document, "profile"),
+        require_all=boolean(document, "require_all") is True,
+        selected=tuple(str(r) for r in sequence(document, "selected")),
     )

@@ -111,11 +111,13 @@ def _verdict(findings: list[FindingView], fail_on: str, informational: bool) -> 
 
 
 def read_drift(
-    folder: Path, redactor: Redactor, exit_code: int | None = None, informational: bool = False
+    folder: Path, redactor: Redactor, exit_code: int | None = None, informational: bool = False,
+    not_before: float | None = None,
 ) -> DriftPart | Missing:
-    """The drift part of ``folder``; ``informational``: its findings do not fail the run."""
+    """The drift part of ``folder``; ``informational``: its findings do not fail the run; ``not_before``: a
+    report written before this time is an earlier run's, not read."""
     try:
-        document = load_document(folder / SUMMARY, redactor)
+        document = load_document(folder / SUMMARY, redactor, not_before)
     except Unreadable as exc:
         why = f"The drift report left no readable findings: {exc}."
         if exit_code is not None:

@@ -3,16 +3,22 @@
 Expected keys::
 
     target: str                    error: str | null (why the run stopped before its steps)
-    steps: [{name, part: "contract" | "load" | "drift", folder, exit_code, seconds, gating, log}]
+    steps: [{name, part: "contract" | "load" | "drift", folder, exit_code, verdict, seconds,
+             started_at (ISO 8601, UTC), gating, log}]
     skipped: [part]                (steps left out with --skip)
 
-Paths are relative to the run's folder.
+Paths are relative to the run's folder. A step's verdict follows from its exit code, the same way
+for ``index.md``, ``run.json`` and the page (:func:`step_verdict`): 0 pass, 1 fail, 2 could not
+run, 3 not valid (load: the load generator was the limit), 130 interrupted; any other code could
+not run. A step that does not gate the run (the drift report of the ``wire`` profile) is
+informational whatever its code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +26,30 @@ from infsh_harness.report.fields import Unreadable, integer, load_document, numb
 from infsh_harness.report.model import Verdict
 from infsh_harness.report.redact import Redactor
 
-__all__ = ["RUN_RECORD", "RunView", "StepView", "log_tail", "read_run"]
+__all__ = ["COULD_NOT_RUN", "FAILED", "RUN_RECORD", "RunView", "StepView", "log_tail", "read_run", "step_verdict"]
 
 RUN_RECORD = "run.json"
 TAIL_LINES = 20
+FAILED = frozenset({"fail", "not valid"})  # a gating step with one of these fails the run (exit 1)
+COULD_NOT_RUN = frozenset({"could not run", "interrupted"})  # ... and with one of these, exit 2
+
+
+def step_verdict(part: str, exit_code: int | None, gating: bool = True) -> Verdict:
+    """A step's verdict from its command's exit code (``None``: left out with --skip)."""
+    code = exit_code
+    if code is None:
+        return Verdict("not run", "none", "left out (--skip)")
+    if code == 0:
+        return Verdict("pass", "good")
+    if not gating:
+        return Verdict(f"exit {code} (informational)", "warn", "does not fail the run")
+    if code == 1:
+        return Verdict("fail", "bad")
+    if code == 3 and part == "load":
+        return Verdict("not valid", "warn", "the load generator, not the server, limited what was measured")
+    if code == 130:
+        return Verdict("interrupted", "warn")
+    return Verdict("could not run", "bad", f"exit {code}")
 
 
 @dataclass(frozen=True)
@@ -35,21 +61,11 @@ class StepView:
     seconds: float | None
     gating: bool
     log: str
+    started_at: float | None = None  # epoch seconds; a summary older than this is an earlier run's
 
     @property
     def verdict(self) -> Verdict:
-        code = self.exit_code
-        if code is None:
-            return Verdict("not run", "none", "left out (--skip)")
-        if code == 0:
-            return Verdict("pass", "good")
-        if not self.gating:
-            return Verdict(f"exit {code} (informational)", "warn", "does not fail the run")
-        if code == 1:
-            return Verdict("fail", "bad")
-        if code == 130:
-            return Verdict("interrupted", "warn")
-        return Verdict("could not run", "bad", f"exit {code}")
+        return step_verdict(self.part, self.exit_code, self.gating)
 
 
 @dataclass(frozen=True)
@@ -63,15 +79,23 @@ class RunView:
         if self.error:
             return Verdict("could not run", "bad", self.error)
         gating = [s for s in self.steps if s.gating and s.exit_code is not None]
-        failed = [s for s in gating if s.exit_code != 0]
         if not gating:
             return Verdict("not run", "none", "No step ran.")
+        failed = [s for s in gating if s.verdict.word != "pass"]
         if failed:
             said = ", ".join(f"{s.name} {s.verdict.word}" for s in failed)
-            return Verdict("fail", "bad", f"{len(failed)} of {len(gating)} steps did not pass: {said}.")
+            word = "could not run" if any(s.verdict.word in COULD_NOT_RUN for s in failed) else "fail"
+            return Verdict(word, "bad", f"{len(failed)} of {len(gating)} steps did not pass: {said}.")
         extra = [s.name for s in self.steps if not s.gating]
         tail = f" ({', '.join(extra)}: informational)" if extra else ""
         return Verdict("pass", "good", f"Every step passed{tail}.")
+
+
+def _instant(raw: Mapping[str, Any], key: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text(raw, key)).timestamp() if text(raw, key) else None
+    except ValueError:
+        return None
 
 
 def _step(raw: Mapping[str, Any]) -> StepView:
@@ -84,6 +108,7 @@ def _step(raw: Mapping[str, Any]) -> StepView:
         seconds=number(raw, "seconds"),
         gating=raw.get("gating") is not False,
         log=text(raw, "log"),
+        started_at=_instant(raw, "started_at"),
     )
 
 
