@@ -2,6 +2,7 @@
 own tables it is checked against (:mod:`~infsh_harness.spec.documented`)."""
 
 from infsh_harness.spec.loader import (
+    DEFAULT_API_VERSION,
     DEFAULT_SPEC_PATH,
     Operation,
     Rule,
@@ -11,4 +12,4 @@ from infsh_harness.spec.loader import (
     load_spec,
 )
 
-__all__ = ["DEFAULT_SPEC_PATH", "Operation", "Rule", "Spec", "SpecError", "StatusInfo", "load_spec"]
+__all__ = ["DEFAULT_API_VERSION", "DEFAULT_SPEC_PATH", "Operation", "Rule", "Spec", "SpecError", "StatusInfo", "load_spec"]
