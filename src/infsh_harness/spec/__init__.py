@@ -12,4 +12,13 @@ from infsh_harness.spec.loader import (
     load_spec,
 )
 
-__all__ = ["DEFAULT_API_VERSION", "DEFAULT_SPEC_PATH", "Operation", "Rule", "Spec", "SpecError", "StatusInfo", "load_spec"]
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_SPEC_PATH",
+    "Operation",
+    "Rule",
+    "Spec",
+    "SpecError",
+    "StatusInfo",
+    "load_spec",
+]

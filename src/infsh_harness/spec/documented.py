@@ -76,6 +76,7 @@ class Endpoint:
     path: str  # as the page writes it, e.g. /tasks/:id
     title: str = ""
     page: str = _DEFAULT_PAGE
+    description: str = ""  # the page's words for it
 
     @property
     def label(self) -> str:
@@ -143,6 +144,11 @@ class Expectation:
     contains: tuple[Any, ...] = ()
 
     @property
+    def checks_value(self) -> bool:
+        """Whether the expectation says what the node must equal (not only that it exists)."""
+        return self.equals is not _ABSENT
+
+    @property
     def label(self) -> str:
         if self.rule is not None:
             return f"rule {self.rule}" + (f" parameter {self.param}" if self.param else "")
@@ -198,7 +204,10 @@ def load_documented(path: Path | str | None = None) -> Documented:
 def _parse(raw: Mapping[str, Any]) -> Documented:
     default_page = str(raw.get("page", _DEFAULT_PAGE))
     endpoints = tuple(
-        Endpoint(str(e["method"]).upper(), str(e["path"]), str(e.get("title", "")), str(e.get("page", default_page)))
+        Endpoint(
+            str(e["method"]).upper(), str(e["path"]), str(e.get("title", "")), str(e.get("page", default_page)),
+            str(e.get("description", "")),
+        )  # fmt: skip
         for e in raw["endpoints"]
     )
     by_label = {e.label: e for e in endpoints}
