@@ -61,10 +61,12 @@ def test_contract_passes_its_options_to_the_suite(tmp_path: Path) -> None:
 
 def test_contract_runs_the_suite_on_the_embedded_mock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFSH_BASE_URL", raising=False)
-    code = main(["contract", "--profile", "quick", "--seed", "3", "--rule", "unknown-task-404", "--out", str(tmp_path)])
+    # a rule of the Tasks page the mock honours (its error bodies are not yet the REST overview's, so
+    # the rules that read an error body are broken on it: see tests/contract/test_detection.py)
+    code = main(["contract", "--profile", "quick", "--seed", "3", "--rule", "cancel-idempotent", "--out", str(tmp_path)])
     assert code == 0
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert data["broken"] == [] and data["rules"]["unknown-task-404"]["verdict"] == "honoured"
+    assert data["broken"] == [] and data["rules"]["cancel-idempotent"]["verdict"] == "honoured"
     assert (tmp_path / "summary.md").exists() and (tmp_path / "junit.xml").exists()
 
 
@@ -73,9 +75,9 @@ def test_contract_fails_with_exit_1_when_a_rule_is_broken(tmp_path: Path, monkey
     from infsh_harness.mock.server import serve_in_thread
 
     monkeypatch.setenv("INFSH_API_KEY", "inf_test_key")
-    with serve_in_thread(config=MockConfig(bugs=frozenset({"unknown_task_500"}))) as url:
+    with serve_in_thread(config=MockConfig(bugs=frozenset({"cancel_flag_wrong"}))) as url:
         code = main(
-            ["contract", "--base-url", url, "--profile", "quick", "--rule", "unknown-task-404", "--out", str(tmp_path)]
+            ["contract", "--base-url", url, "--profile", "quick", "--rule", "cancel-idempotent", "--out", str(tmp_path)]
         )
     assert code == 1
-    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["broken"] == ["unknown-task-404"]
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["broken"] == ["cancel-idempotent"]

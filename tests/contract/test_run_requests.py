@@ -25,7 +25,8 @@ from infsh_harness.spec import Spec, load_spec
 SPEC = load_spec()
 BASE = {"app": "infsh/echo", "input": {"prompt": "hi"}}
 SCHEMA = request_schema_name(SPEC)
-REFUSED = {"error": "bad request", "code": "validation_error"}
+# the documented version 1 error body (the suite sends no X-API-Version)
+REFUSED = {"success": False, "status": 400, "error": {"code": "invalid_request", "message": "bad request"}}
 
 
 def run_exchange(request: Any, status_code: int, body: Any = None, *, json_body: bool = True) -> Observation:
@@ -171,7 +172,8 @@ def test_many_accepted_runs_name_the_first_and_count_the_rest() -> None:
 # --- unknown-app-404 ------------------------------------------------------------------------------
 def test_unknown_app_404() -> None:
     request = {**BASE, "app": "nobody/nothing"}
-    check_unknown_app_404(SPEC, run_exchange(request, 404, {"error": "app not found", "code": "app_not_found"}))
+    not_found = {"success": False, "status": 404, "error": {"code": "not_found", "message": "app not found"}}
+    check_unknown_app_404(SPEC, run_exchange(request, 404, not_found))
     for status, body in ((200, {"id": "t1"}), (422, REFUSED), (404, {"message": "nope"})):
         with pytest.raises(ContractViolation) as excinfo:
             check_unknown_app_404(SPEC, run_exchange(request, status, body))

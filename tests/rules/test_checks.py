@@ -100,7 +100,9 @@ def test_exchange_reads_path_parameters_and_whole_number_statuses() -> None:
 
 
 def test_error_bodies_are_held_to_the_schema_documented_for_their_status() -> None:
-    assert error_body_problems(SPEC, exchange("getTask", {"error": "not found", "code": "x"}, status_code=404)) == []
+    documented = {"success": False, "status": 404, "error": {"code": "not_found", "message": "not found"}}
+    assert error_body_problems(SPEC, exchange("getTask", documented, status_code=404)) == []
+    assert error_body_problems(SPEC, exchange("getTask", {"error": "not found", "code": "x"}, status_code=404))
     assert error_body_problems(SPEC, exchange("getTask", {"message": "task not found"}, status_code=404))
     assert error_body_problems(SPEC, exchange("getTask", "not found", status_code=404, content_type="text/plain"))
     assert error_body_problems(SPEC, exchange("getTask", {"message": "x"}, status_code=418)) == []  # undocumented
