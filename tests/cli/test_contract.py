@@ -63,7 +63,8 @@ def test_contract_runs_the_suite_on_the_embedded_mock(tmp_path: Path, monkeypatc
     monkeypatch.delenv("INFSH_BASE_URL", raising=False)
     # a rule of the Tasks page the mock honours (its error bodies are not yet the REST overview's, so
     # the rules that read an error body are broken on it: see tests/contract/test_detection.py)
-    code = main(["contract", "--profile", "quick", "--seed", "3", "--rule", "cancel-idempotent", "--out", str(tmp_path)])
+    rule = "cancel-idempotent"
+    code = main(["contract", "--profile", "quick", "--seed", "3", "--rule", rule, "--out", str(tmp_path)])
     assert code == 0
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["broken"] == [] and data["rules"]["cancel-idempotent"]["verdict"] == "honoured"
