@@ -1,4 +1,5 @@
-"""What a check needs to know about one exchange: which documented operation it was, and its payload."""
+"""What a check needs to know about one exchange: which documented operation it was, the API version
+its request asked for, and its payload."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from infsh_harness.http.calls import API_VERSION_HEADER
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.predicates import is_whole_status
-from infsh_harness.spec import Spec
+from infsh_harness.spec import API_VERSIONS, DEFAULT_API_VERSION, Spec
 
 __all__ = [
     "applies",
@@ -21,6 +23,7 @@ __all__ = [
     "payload_of",
     "payload_schema_name",
     "request_json",
+    "request_version",
     "status_code",
 ]
 
@@ -81,6 +84,15 @@ def applies(spec: Spec, rule_id: str, obs: Observation) -> bool:
 
 def is_success(obs: Observation) -> bool:
     return 200 <= obs.status_code < 300
+
+
+def request_version(obs: Observation) -> str | None:
+    """The API version ``obs``'s request asked for: its ``X-API-Version`` (none: version 1, the
+    default); ``None`` for a value the pages do not document, whose answer no rule can judge."""
+    value = obs.request_headers.get(API_VERSION_HEADER)
+    if value is None:
+        return DEFAULT_API_VERSION
+    return value.strip() if value.strip() in API_VERSIONS else None
 
 
 def payload_of(spec: Spec, obs: Observation) -> Mapping[str, Any] | None:
