@@ -27,6 +27,7 @@ from infsh_harness.rules.exchange import (
     request_json,
     request_version,
     status_code,
+    unwrapped,
 )
 from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
@@ -398,7 +399,7 @@ def check_response_shape(spec: Spec, obs: Observation) -> bool:
     schema_name = spec.response_schema_name(operation_id, str(obs.status_code)) if operation_id else None
     if schema_name is None or not is_success(obs) or not obs.body_is_json:
         return False
-    problems = spec.validate(schema_name, obs.body, conventions=False)
+    problems = spec.validate(schema_name, unwrapped(spec, operation_id, obs.status_code, obs.body), conventions=False)
     if problems:
         shown = "; ".join(problems[:3])
         detail = f"{operation_id} answered {obs.status_code} with a body that is not a {schema_name}: {shown}"

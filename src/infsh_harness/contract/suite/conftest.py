@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from infsh_harness import defaults
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
 from infsh_harness.contract.options import add_options, settings_from
@@ -351,7 +352,7 @@ def mock_controls(settings: SuiteSettings, target_url: str) -> bool:
 def _driver(settings: SuiteSettings, target_url: str, spec: Spec, config: pytest.Config, key: str) -> SuiteDriver:
     return SuiteDriver(
         target_url, key, spec, clock=config.stash[CLOCK], log=config.stash[ANSWERS],
-        wait_s=settings.task_deadline_s, secrets=settings.secrets,
+        wait_s=settings.task_deadline_s, secrets=settings.secrets, api_version=defaults.CONTRACT_API_VERSION,
     )  # fmt: skip
 
 
