@@ -38,6 +38,7 @@ SPEC = load_spec()
 # seeded bug -> the rule it breaks
 DETECTS: dict[str, str] = {name: bug.rule for name, bug in BUGS.items() if bug.rule is not None}
 Detection = tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]
+CleanRuns = dict[str, tuple[subprocess.CompletedProcess[str], Path]]
 # the bugs of a rule the mock does not honour yet, proven in front of the independent server instead ...
 ON_INDEPENDENT = frozenset(
     bug for bug, rule in DETECTS.items() if rule in MOCK_GAPS and rule not in INDEPENDENT_CHOICES
@@ -151,24 +152,39 @@ def assert_the_mock_breaks_only_its_gaps(result: subprocess.CompletedProcess[str
             assert set(test["violated"]) <= set(MOCK_GAPS), test
 
 
-def test_clean_mock_behind_the_proxy_breaks_only_its_gaps(tmp_path: Path) -> None:
+def _behind_the_proxy(report_dir: Path) -> subprocess.CompletedProcess[str]:
+    with seeded() as url:
+        return run_suite(url, report_dir, *FAST)
+
+
+@pytest.fixture(scope="module")
+def clean_runs(tmp_path_factory: pytest.TempPathFactory) -> CleanRuns:
+    """The clean mock behind the proxy and the embedded mock, both at once."""
+    dirs = {name: tmp_path_factory.mktemp(name) for name in ("proxied", "embedded")}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="clean") as pool:
+        proxied = pool.submit(_behind_the_proxy, dirs["proxied"])
+        embedded = pool.submit(run_suite, "", dirs["embedded"], foreign=False)
+        return {"proxied": (proxied.result(timeout=300), dirs["proxied"]),
+                "embedded": (embedded.result(timeout=300), dirs["embedded"])}  # fmt: skip
+
+
+def test_clean_mock_behind_the_proxy_breaks_only_its_gaps(clean_runs: CleanRuns) -> None:
     """No /_mock/, no seeded bug: every rule with a check is checked, and honoured but for the mock's
     gaps against the four pages; schemathesis runs every operation and finds the same gaps."""
-    with seeded() as url:
-        result = run_suite(url, tmp_path, *FAST)
-    data = summary(tmp_path)
+    result, report_dir = clean_runs["proxied"]
+    data = summary(report_dir)
     assert_the_mock_breaks_only_its_gaps(result, data)
     assert set(data["schemathesis"]["scenarios"]) >= {f"{op.method} {op.path}" for op in SPEC.operations.values()}
 
 
-def test_embedded_mock_breaks_only_its_gaps(tmp_path: Path) -> None:
+def test_embedded_mock_breaks_only_its_gaps(clean_runs: CleanRuns) -> None:
     """The embedded mock (its /_mock/ controls on): the same verdicts, every report written."""
-    result = run_suite("", tmp_path, foreign=False)
-    data = summary(tmp_path)
+    result, report_dir = clean_runs["embedded"]
+    data = summary(report_dir)
     assert data["target"] == "embedded mock"
     assert_the_mock_breaks_only_its_gaps(result, data)
     assert [t["id"] for t in data["tests"] if t["outcome"] not in ("passed", "differs")] == [
         t["id"] for t in data["tests"] if t["outcome"] == "failed"
     ]  # nothing skipped: with its controls, every minimum is seen
     for name in ("junit.xml", "summary.md", "schemathesis/schemathesis.har"):
-        assert (tmp_path / name).stat().st_size > 0
+        assert (report_dir / name).stat().st_size > 0

@@ -4,6 +4,7 @@ fails it on exactly those."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,16 @@ ITS_CHOICES = INDEPENDENT_CHOICES  # where it chooses otherwise than our convent
 
 @pytest.fixture(scope="module")
 def default_and_strict(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, dict[str, Any]]]:
-    out = {}
-    with independent() as url:
-        for mode in ("default", "strict"):
-            report_dir: Path = tmp_path_factory.mktemp(mode)
-            result = run_suite(url, report_dir, "--contract-mode", mode, *FAST)
-            out[mode] = (result.returncode, summary(report_dir))
-    return out
+    """Both runs at once, against one server (each is mostly a process starting up and waiting)."""
+
+    def run(url: str, mode: str) -> tuple[int, dict[str, Any]]:
+        report_dir: Path = tmp_path_factory.mktemp(mode)
+        result = run_suite(url, report_dir, "--contract-mode", mode, *FAST)
+        return result.returncode, summary(report_dir)
+
+    with independent() as url, ThreadPoolExecutor(max_workers=2, thread_name_prefix="foreign") as pool:
+        futures = {mode: pool.submit(run, url, mode) for mode in ("default", "strict")}
+        return {mode: future.result(timeout=300) for mode, future in futures.items()}
 
 
 def test_an_honest_foreign_server_passes_by_default_with_its_choices_as_differs(
