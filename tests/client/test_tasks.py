@@ -1,8 +1,9 @@
 """The Tasks API client against respx routes built from the spec's examples and documented responses.
 
 Every test runs with the sync client and with the async one (driven through ``_Blocking``), so the
-two cannot drift apart. What comes from the spec — operations, paths, examples, error statuses,
-required fields, statuses — is read from it, so a spec change flows into these tests.
+two cannot drift apart, and most run in both API versions (``version``: ``"2"`` bare bodies and RFC
+9457 errors, ``"1"`` wrapped ones). What comes from the spec — operations, paths, examples, error
+statuses, required fields, statuses — is read from it, so a spec change flows into these tests.
 """
 
 from __future__ import annotations
@@ -20,20 +21,32 @@ import httpx
 import pytest
 import respx
 
-from infsh_harness.client import AsyncTasksClient, CancelResult, Task, TasksClient, parse_webhook
+from infsh_harness.client import (
+    AsyncTasksClient,
+    CancelResult,
+    Session,
+    StreamEvent,
+    Task,
+    TasksClient,
+    parse_webhook,
+)
 from infsh_harness.client.errors import (
     APIError,
     AuthenticationError,
     ConflictError,
-    HarnessError,
+    GoneError,
+    InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     ProtocolError,
     RateLimitError,
     ServerError,
+    TasksClientError,
     TransportError,
     TransportTimeout,
-    ValidationError,
     WaitTimeout,
+    error_code_and_message,
+    parse_rate_limit_reset,
     parse_retry_after,
 )
 from infsh_harness.spec import load_spec
@@ -45,45 +58,48 @@ TASK_ID = "task_abc123"
 
 # The independent oracle: which class each HTTP status must raise.
 EXPECTED_CLASS: dict[int, type[APIError]] = {
-    400: ValidationError,
+    400: InvalidRequestError,
     401: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
-    410: ConflictError,
-    422: ValidationError,
+    410: GoneError,
+    422: InvalidRequestError,
     429: RateLimitError,
 }
+JSON, PROBLEM, EVENTS = "application/json", "application/problem+json", "text/event-stream"
 
 
 def _expected_class(status: int) -> type[APIError]:
     return EXPECTED_CLASS.get(status) or (ServerError if status >= 500 else APIError)
 
 
-# --- what the spec documents --------------------------------------------------------------------
+# --- what the spec documents -------------------------------------------------------------------
 
 
-def _examples_by_location() -> dict[str, tuple[str, Any]]:
-    return {where: (schema, value) for where, schema, value in SPEC.examples()}
+def _version_of(schema_name: str) -> str:
+    return str(SPEC.schema(schema_name).get("x-api-version", "2"))
 
 
-def _response_examples(success: bool) -> list[tuple[str, int, str, Any]]:
-    """``(operation_id, status, example name, value)`` for every documented response example."""
+def _response_examples(success: bool, version: str) -> list[tuple[str, int, str, str, Any]]:
+    """``(operation_id, status, media type, example name, value)`` of every documented JSON
+    response example of one API version."""
     found = []
     for op in SPEC.operations.values():
-        for code, response in op.responses.items():
-            status = int(code)
-            if (200 <= status < 300) != success:
+        prefix = f"{op.method} {op.path} "
+        for where, schema, value in SPEC.examples():
+            if not where.startswith(prefix) or " request " in where or _version_of(schema) != version:
                 continue
-            media = SPEC.resolve(response).get("content", {}).get("application/json", {})
-            for name, example in media.get("examples", {}).items():
-                found.append((op.operation_id, status, name, SPEC.resolve(example)["value"]))
+            code, *media, _, name = where.removeprefix(prefix).split(" ")
+            if (200 <= int(code) < 300) == success:
+                found.append((op.operation_id, int(code), media[0] if media else JSON, name, value))
     return found
 
 
 def _request_examples(operation_id: str) -> list[tuple[str, Any]]:
     op = SPEC.operation(operation_id)
     prefix = f"{op.method} {op.path} request example "
-    return [(w.removeprefix(prefix), v) for w, (_, v) in _examples_by_location().items() if w.startswith(prefix)]
+    return [(w.removeprefix(prefix), v) for w, _, v in SPEC.examples() if w.startswith(prefix)]
 
 
 def _webhook_examples() -> list[tuple[str, Any]]:
@@ -100,9 +116,27 @@ def _documented_statuses(success: bool) -> list[tuple[str, int]]:
 
 
 def _a_task(**changes: Any) -> dict[str, Any]:
-    """A valid ``Task`` body: the documented example, changed."""
-    value = next(ex[3] for ex in _response_examples(True) if ex[0] == "getTask" and ex[1] == 200)
+    """A valid bare ``Task`` body: the documented example, changed."""
+    value = next(ex[4] for ex in _response_examples(True, "2") if ex[0] == "getTask" and ex[1] == 200)
     return {**value, **changes}
+
+
+def wrapped(body: Any, version: str) -> Any:
+    """``body`` as a success of API ``version`` carries it."""
+    return {"success": True, "status": 200, "data": body} if version == "1" else body
+
+
+def error_body(version: str, status: int, code: str, message: str) -> tuple[Any, str]:
+    """A documented error body of API ``version`` and its media type."""
+    if version == "1":
+        return {"success": False, "status": status, "error": {"code": code, "message": message}}, JSON
+    problem = {"type": f"https://api.inference.sh/errors/{code}", "title": "Error", "status": status, "detail": message}
+    return problem, PROBLEM
+
+
+def _stream_example() -> str:
+    media = SPEC.resolve(SPEC.operation("streamTask").responses["200"])["content"][EVENTS]
+    return str(media["examples"]["documented"]["value"])
 
 
 # --- clients, sync and async --------------------------------------------------------------------
@@ -116,12 +150,18 @@ class _Blocking:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._client, name)
+        if inspect.isasyncgenfunction(attr):  # an async iterator: collected into a list in one loop
+            return lambda *args, **kwargs: asyncio.run(_collect(attr(*args, **kwargs)))
         if not inspect.iscoroutinefunction(attr):
             return attr
         return lambda *args, **kwargs: asyncio.run(attr(*args, **kwargs))
 
     def close(self) -> None:
         asyncio.run(self._client.aclose())
+
+
+async def _collect(items: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in items]
 
 
 ClientFactory = Callable[..., Any]
@@ -132,12 +172,19 @@ def router() -> respx.Router:
     return respx.Router(base_url=BASE, assert_all_called=False)
 
 
+@pytest.fixture(params=["2", "1"])
+def version(request: pytest.FixtureRequest) -> str:
+    """The API version the client speaks (``make_client``'s default)."""
+    return str(request.param)
+
+
 @pytest.fixture(params=["sync", "async"])
-def make_client(request: pytest.FixtureRequest, router: respx.Router) -> Iterator[ClientFactory]:
+def make_client(request: pytest.FixtureRequest, router: respx.Router, version: str) -> Iterator[ClientFactory]:
     made: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
         kwargs.setdefault("api_key", KEY)
+        kwargs.setdefault("api_version", version)
         if request.param == "sync":
             client: Any = TasksClient(BASE, transport=httpx.MockTransport(router.handler), **kwargs)
         else:
@@ -157,11 +204,20 @@ def _route(router: respx.Router, operation_id: str) -> respx.Route:
     return router.route(method=op.method, path__regex="^" + op.path.replace("{id}", "[^/]+") + "$")
 
 
+def _respond(route: respx.Route, status: int, body: Any, media: str = JSON, **headers: str) -> respx.Route:
+    return route.respond(status, content=json.dumps(body).encode(), headers={"Content-Type": media, **headers})
+
+
 def _invoke(client: Any, operation_id: str) -> Any:
     calls: dict[str, Callable[[], Any]] = {
         "runTask": lambda: client.run("infsh/echo", {"prompt": "A sunset"}),
         "getTask": lambda: client.get(TASK_ID),
         "cancelTask": lambda: client.cancel(TASK_ID),
+        "streamTask": lambda: list(client.stream(TASK_ID)),
+        "listSessions": lambda: client.list_sessions(),
+        "getSession": lambda: client.get_session("sess_abc123"),
+        "keepaliveSession": lambda: client.keepalive("sess_abc123"),
+        "endSession": lambda: client.end_session("sess_abc123"),
     }
     return calls[operation_id]()
 
@@ -169,24 +225,67 @@ def _invoke(client: Any, operation_id: str) -> Any:
 # --- documented successes -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("operation_id", "status", "name", "example"), _response_examples(True))
+@pytest.mark.parametrize("example_version", ["1", "2"])
 def test_client_reads_documented_success_examples(
-    make_client: ClientFactory, router: respx.Router, operation_id: str, status: int, name: str, example: Any
+    make_client: ClientFactory, router: respx.Router, version: str, example_version: str
 ) -> None:
-    _route(router, operation_id).respond(status, json=example)
-    result = _invoke(make_client(), operation_id)
-    assert isinstance(result, Task | CancelResult)
-    assert result.raw == example
-    assert (result.id, result.status) == (example["id"], example["status"])
-    assert result.is_terminal == (example["status"] in SPEC.terminal_statuses)
-    assert result.status_name == SPEC.status_info(example["status"]).varname  # type: ignore[union-attr]
+    examples = _response_examples(True, example_version)
+    operations = {e[0] for e in examples}
+    assert operations == {"runTask", "getTask", "cancelTask", "listSessions", "getSession", "keepaliveSession"}
+    if version != example_version:
+        return  # the other version's examples: see test_client_refuses_the_other_versions_shape
+    for operation_id, status, media, _, example in examples:
+        _respond(_route(router, operation_id), status, example, media)
+        result = _invoke(make_client(), operation_id)
+        bare = example["data"] if version == "1" else example
+        results = result if isinstance(result, list) else [result]
+        assert [r.raw for r in results] == (bare if isinstance(bare, list) else [bare])
+        for r in results:
+            assert isinstance(r, Task | CancelResult | Session)
+            if isinstance(r, Task | CancelResult):
+                assert r.is_terminal == (r.status in SPEC.terminal_statuses)
+                assert r.status_name == SPEC.status_info(r.status).varname  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("operation_id", ["getTask", "cancelTask", "getSession", "listSessions"])
+def test_client_refuses_the_other_versions_shape(
+    make_client: ClientFactory, router: respx.Router, version: str, operation_id: str
+) -> None:
+    other = "1" if version == "2" else "2"
+    _, status, media, _, example = next(e for e in _response_examples(True, other) if e[0] == operation_id)
+    _respond(_route(router, operation_id), status, example, media)
+    with pytest.raises(ProtocolError, match=f"version {version}"):
+        _invoke(make_client(), operation_id)
+
+
+def test_client_sends_the_version_header_only_for_version_2(
+    make_client: ClientFactory, router: respx.Router, version: str
+) -> None:
+    route = _respond(_route(router, "getTask"), 200, wrapped(_a_task(), version))
+    client = make_client()
+    client.get(TASK_ID)
+    sent = route.calls.last.request.headers
+    assert sent.get("X-API-Version") == ("2" if version == "2" else None)
+    shown = repr(getattr(client, "_client", client))  # the async client inside its blocking wrapper
+    assert client.api_version == version and shown.endswith(f"api_version={version!r})")
+
+
+def test_client_defaults_to_version_2_and_refuses_unknown_versions(router: respx.Router) -> None:
+    route = _respond(_route(router, "getTask"), 200, _a_task())
+    with TasksClient(BASE, transport=httpx.MockTransport(router.handler)) as client:
+        assert client.api_version == "2" and client.get(TASK_ID).id == TASK_ID
+    assert route.calls.last.request.headers["X-API-Version"] == "2"
+    with TasksClient(BASE, api_version=None, transport=httpx.MockTransport(router.handler)) as plain:
+        assert plain.api_version == "1"
+    with pytest.raises(ValueError, match="api_version"):
+        TasksClient(BASE, api_version="3")
 
 
 @pytest.mark.parametrize(("name", "example"), _request_examples("runTask"))
 def test_client_run_sends_documented_request_examples(
-    make_client: ClientFactory, router: respx.Router, name: str, example: dict[str, Any]
+    make_client: ClientFactory, router: respx.Router, version: str, name: str, example: dict[str, Any]
 ) -> None:
-    route = _route(router, "runTask").respond(200, json=_a_task(input=example["input"]))
+    route = _respond(_route(router, "runTask"), 200, wrapped(_a_task(input=example["input"]), version))
     app, input_, options = (
         example["app"],
         example["input"],
@@ -199,23 +298,23 @@ def test_client_run_sends_documented_request_examples(
     assert task.input == example["input"]
 
 
-def test_client_run_no_wait_sends_wait_false(make_client: ClientFactory, router: respx.Router) -> None:
-    route = _route(router, "runTask").respond(200, json=_a_task(status=min(SPEC.status_codes)))
+def test_client_run_no_wait_sends_wait_false(make_client: ClientFactory, router: respx.Router, version: str) -> None:
+    route = _respond(_route(router, "runTask"), 200, wrapped(_a_task(status=min(SPEC.status_codes)), version))
     task = make_client().run("infsh/sleep", {"seconds": 5}, wait=False)
     assert route.calls.last.request.url.params["wait"] == "false"
     assert not task.is_terminal
 
 
-def test_client_extra_fields_survive_in_raw(make_client: ClientFactory, router: respx.Router) -> None:
+def test_client_extra_fields_survive_in_raw(make_client: ClientFactory, router: respx.Router, version: str) -> None:
     body = _a_task(updated_at="2024-01-15T10:30:05Z", short_id="task_abc", nested={"a": [1, 2]})
-    _route(router, "getTask").respond(200, json=body)
+    _respond(_route(router, "getTask"), 200, wrapped(body, version))
     task = make_client().get(TASK_ID)
     assert task.raw == body
     assert task.raw["short_id"] == "task_abc"
 
 
-def test_client_sends_key_and_custom_headers(make_client: ClientFactory, router: respx.Router) -> None:
-    route = _route(router, "getTask").respond(200, json=_a_task())
+def test_client_sends_key_and_custom_headers(make_client: ClientFactory, router: respx.Router, version: str) -> None:
+    route = _respond(_route(router, "getTask"), 200, wrapped(_a_task(), version))
     make_client(headers={"X-Trace": "t-1"}).get(TASK_ID)
     headers = route.calls.last.request.headers
     assert headers["Authorization"] == f"Bearer {KEY}"
@@ -224,28 +323,148 @@ def test_client_sends_key_and_custom_headers(make_client: ClientFactory, router:
 
 
 def test_client_without_key_sends_no_authorization(make_client: ClientFactory, router: respx.Router) -> None:
-    route = _route(router, "getTask").respond(200, json=_a_task())
-    make_client(api_key=None).get(TASK_ID)
+    route = _respond(_route(router, "getTask"), 200, _a_task())
+    make_client(api_key=None, api_version="2").get(TASK_ID)
     assert "Authorization" not in route.calls.last.request.headers
 
 
 def test_client_quotes_task_id_into_one_path_segment(make_client: ClientFactory, router: respx.Router) -> None:
     route = router.route().respond(200, json=_a_task())
-    make_client().get("a/b?c")
+    make_client(api_version="2").get("a/b?c")
     assert route.calls.last.request.url.raw_path == b"/tasks/a%2Fb%3Fc"
 
 
-def test_client_refuses_empty_task_id(make_client: ClientFactory) -> None:
-    with pytest.raises(ValueError, match="task_id"):
-        make_client().get("")
+@pytest.mark.parametrize("method", ["get", "cancel", "get_session", "keepalive", "end_session"])
+def test_client_refuses_empty_ids(make_client: ClientFactory, method: str) -> None:
+    with pytest.raises(ValueError, match="id must not be empty"):
+        getattr(make_client(), method)("")
 
 
 def test_client_closed_refuses_requests(router: respx.Router) -> None:
-    _route(router, "getTask").respond(200, json=_a_task())
+    _respond(_route(router, "getTask"), 200, _a_task())
     with TasksClient(BASE, api_key=KEY, transport=httpx.MockTransport(router.handler)) as client:
         assert client.get(TASK_ID).id == TASK_ID
     with pytest.raises(RuntimeError):
         client.get(TASK_ID)
+
+
+# --- the task stream ----------------------------------------------------------------------------
+
+
+def test_client_streams_the_documented_events(make_client: ClientFactory, router: respx.Router) -> None:
+    route = _route(router, "streamTask").respond(200, text=_stream_example(), headers={"Content-Type": EVENTS})
+    events = list(make_client().stream(TASK_ID))
+    assert [e.event for e in events] == ["update", "update", "done"]
+    assert all(isinstance(e, StreamEvent) for e in events) and events[-1].is_done
+    first, second = events[0].update, events[1].update
+    assert first is not None and second is not None and events[2].update is None
+    assert (first.id, first.status, first.logs, first.is_terminal) == ("task_abc", 7, "Processing...", False)
+    assert second.status == SPEC.status("COMPLETED") and second.is_terminal
+    assert [e.id for e in events] == ["evt_1", "evt_2", "evt_3"]
+    sent = route.calls.last.request.headers
+    assert sent["Accept"] == EVENTS and "Last-Event-ID" not in sent
+
+
+def test_client_resumes_a_stream_after_the_last_event_id(make_client: ClientFactory, router: respx.Router) -> None:
+    rest = _stream_example().split("\n\n", 1)[1]  # the events after evt_1
+    route = _route(router, "streamTask").respond(200, text=rest, headers={"Content-Type": EVENTS})
+    events = list(make_client().stream(TASK_ID, last_event_id="evt_1"))
+    assert route.calls.last.request.headers["Last-Event-ID"] == "evt_1"
+    assert [e.id for e in events] == ["evt_2", "evt_3"]
+
+
+def test_client_stream_errors_raise_by_status(make_client: ClientFactory, router: respx.Router, version: str) -> None:
+    body, media = error_body(version, 404, "not_found", "task not found")
+    _respond(_route(router, "streamTask"), 404, body, media)
+    with pytest.raises(NotFoundError) as info:
+        list(make_client().stream(TASK_ID))
+    assert (info.value.code, info.value.message, info.value.body_problems) == ("not_found", "task not found", ())
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type", "problem"),
+    [
+        ('{"type":"heartbeat"}\n', "application/x-ndjson", "not text/event-stream"),
+        ("event: tick\ndata: {}\n\n", EVENTS, "'tick' is none of"),
+        ("event: update\ndata: {nope\n\n", EVENTS, "not JSON"),
+        ("event: update\ndata: [1]\n\n", EVENTS, "not a JSON object"),
+        ('event: update\ndata: {"id": "t", "status": 99}\n\n', EVENTS, "breaks TaskUpdate"),
+    ],
+    ids=["json-lines", "unknown-event", "not-json", "not-an-object", "bad-update"],
+)
+def test_client_stream_refuses_what_the_page_does_not_document(
+    make_client: ClientFactory, router: respx.Router, text: str, content_type: str, problem: str
+) -> None:
+    _route(router, "streamTask").respond(200, text=text, headers={"Content-Type": content_type})
+    with pytest.raises(ProtocolError, match=problem):
+        list(make_client().stream(TASK_ID))
+
+
+def test_client_stream_transport_failure_is_a_transport_error(make_client: ClientFactory, router: respx.Router) -> None:
+    _route(router, "streamTask").mock(side_effect=httpx.ReadError("connection reset"))
+    with pytest.raises(TransportError):
+        list(make_client().stream(TASK_ID))
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def test_client_reads_sessions(make_client: ClientFactory, router: respx.Router, version: str) -> None:
+    session = next(e[4] for e in _response_examples(True, "2") if e[0] == "getSession")
+    later = {**session, "expires_at": "2024-01-15T10:32:00Z"}
+    _respond(_route(router, "getSession"), 200, wrapped(session, version))
+    _respond(_route(router, "keepaliveSession"), 200, wrapped(later, version))
+    _respond(_route(router, "listSessions"), 200, wrapped([session, {**session, "id": "sess_2"}], version))
+    client = make_client()
+    one = client.get_session("sess_abc123")
+    assert isinstance(one, Session) and one.raw == session and one.is_active
+    assert (one.id, one.app_id, one.idle_timeout, one.call_count, one.task_id) == (
+        "sess_abc123", "my-app", 60, 1, "task_abc123",
+    )  # fmt: skip
+    assert client.keepalive("sess_abc123").expires_at == "2024-01-15T10:32:00Z"
+    assert [s.id for s in client.list_sessions()] == ["sess_abc123", "sess_2"]
+
+
+def test_client_ends_a_session_with_204(make_client: ClientFactory, router: respx.Router) -> None:
+    route = _route(router, "endSession").respond(204)
+    assert make_client().end_session("sess_abc123") is None
+    assert route.calls.last.request.method == "DELETE"
+
+
+def test_client_refuses_undocumented_success_statuses_of_sessions(
+    make_client: ClientFactory, router: respx.Router
+) -> None:
+    _route(router, "endSession").respond(200, json={"id": "sess_abc123"})
+    with pytest.raises(ProtocolError, match="undocumented status 200"):
+        make_client().end_session("sess_abc123")
+    _route(router, "getSession").respond(204)
+    with pytest.raises(ProtocolError, match="undocumented status 204"):
+        make_client().get_session("sess_abc123")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (404, "SESSION_NOT_FOUND", NotFoundError),
+        (410, "SESSION_EXPIRED", GoneError),
+        (410, "SESSION_ENDED", GoneError),
+        (409, "WORKER_LEASED", ConflictError),
+        (400, "APP_MISMATCH", InvalidRequestError),
+        (400, "VERSION_MISMATCH", InvalidRequestError),
+    ],
+)
+def test_client_session_errors_on_a_run_raise_their_class(
+    make_client: ClientFactory, router: respx.Router, version: str, status: int, code: str, cls: type[APIError]
+) -> None:
+    body, media = error_body(version, status, code, "session trouble")
+    _respond(_route(router, "runTask"), status, body, media)
+    with pytest.raises(cls) as info:
+        make_client().run("my-app", {}, session="sess_abc123")
+    assert (type(info.value), info.value.code, info.value.body_problems) == (cls, code, ())
+
+
+def test_a_gone_session_is_not_a_conflict() -> None:
+    assert not issubclass(GoneError, ConflictError) and not issubclass(ConflictError, GoneError)
 
 
 # --- documented errors --------------------------------------------------------------------------
@@ -258,9 +477,10 @@ def test_client_every_documented_error_status_has_an_expected_class() -> None:
 
 @pytest.mark.parametrize(("operation_id", "status"), _documented_statuses(False))
 def test_client_documented_error_status_raises_its_class(
-    make_client: ClientFactory, router: respx.Router, operation_id: str, status: int
+    make_client: ClientFactory, router: respx.Router, version: str, operation_id: str, status: int
 ) -> None:
-    _route(router, operation_id).respond(status, json={"error": "something went wrong", "code": "some_code"})
+    body, media = error_body(version, status, "some_code", "something went wrong")
+    _respond(_route(router, operation_id), status, body, media)
     with pytest.raises(APIError) as info:
         _invoke(make_client(), operation_id)
     assert type(info.value) is _expected_class(status)
@@ -273,22 +493,58 @@ def test_client_documented_error_status_raises_its_class(
     assert info.value.response.status_code == status
 
 
-@pytest.mark.parametrize(("operation_id", "status", "name", "example"), _response_examples(False))
 def test_client_documented_error_examples_keep_message_and_code(
-    make_client: ClientFactory, router: respx.Router, operation_id: str, status: int, name: str, example: Any
+    make_client: ClientFactory, router: respx.Router, version: str
 ) -> None:
-    _route(router, operation_id).respond(status, json=example)
-    with pytest.raises(APIError) as info:
-        _invoke(make_client(), operation_id)
-    assert type(info.value) is _expected_class(status)
-    assert info.value.message == example["error"]
-    assert info.value.code == example.get("code")
-    assert example["error"] in str(info.value)
+    examples = _response_examples(False, version)
+    assert len(examples) >= 20
+    for operation_id, status, media, _, example in examples:
+        _respond(_route(router, operation_id), status, example, media)
+        with pytest.raises(APIError) as info:
+            _invoke(make_client(), operation_id)
+        code, message = error_code_and_message(example)
+        assert type(info.value) is _expected_class(status)
+        assert (info.value.code, info.value.message, info.value.body_problems) == (code, message, ())
+        assert message is not None and message in str(info.value)
+
+
+def test_client_reads_every_error_shape() -> None:
+    problem = {"type": "https://api.inference.sh/errors/not_found", "title": "Not Found", "status": 404}
+    assert error_code_and_message(problem) == ("not_found", "Not Found")
+    assert error_code_and_message({**problem, "detail": "no such task"}) == ("not_found", "no such task")
+    earlier = {"error": {"code": "invalid_request", "message": "bad"}}
+    assert error_code_and_message(earlier) == ("invalid_request", "bad")
+    legacy = {"error": "task not found", "code": "task_not_found"}
+    assert error_code_and_message(legacy) == ("task_not_found", "task not found")
+    assert error_code_and_message(["not", "an", "object"]) == (None, None)
+
+
+def test_client_reads_an_undocumented_error_body_but_notes_it(
+    make_client: ClientFactory, router: respx.Router, version: str
+) -> None:
+    _respond(_route(router, "getTask"), 404, {"error": "task not found", "code": "task_not_found"})
+    with pytest.raises(NotFoundError) as info:
+        make_client().get(TASK_ID)
+    assert (info.value.code, info.value.message) == ("task_not_found", "task not found")
+    assert info.value.body_problems
+    if version == "2":  # version 2 errors are problem+json
+        assert "not application/problem+json" in info.value.body_problems[0]
+
+
+def test_client_notes_an_error_of_the_other_version(
+    make_client: ClientFactory, router: respx.Router, version: str
+) -> None:
+    body, media = error_body("1" if version == "2" else "2", 401, "unauthorized", "Invalid or missing API key")
+    _respond(_route(router, "getTask"), 401, body, media)
+    with pytest.raises(AuthenticationError) as info:
+        make_client().get(TASK_ID)
+    assert (info.value.code, info.value.message) == ("unauthorized", "Invalid or missing API key")
+    assert info.value.body_problems
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_client_5xx_raises_server_error(make_client: ClientFactory, router: respx.Router, status: int) -> None:
-    _route(router, "getTask").respond(status, json={"error": "upstream failed"})
+    _respond(_route(router, "getTask"), status, {"error": "upstream failed"})
     with pytest.raises(ServerError) as info:
         make_client().get(TASK_ID)
     assert info.value.status_code == status
@@ -303,31 +559,35 @@ def test_client_html_error_page_still_raises_by_status(make_client: ClientFactor
     assert info.value.body_problems and "text/html" in info.value.body_problems[0]
 
 
-def test_client_error_body_breaking_error_schema_is_noted(make_client: ClientFactory, router: respx.Router) -> None:
-    _route(router, "getTask").respond(404, json={"detail": "no such task"})
+def test_client_error_body_breaking_error_schema_is_noted(
+    make_client: ClientFactory, router: respx.Router, version: str
+) -> None:
+    _respond(_route(router, "getTask"), 404, {"hint": "no such task"}, PROBLEM if version == "2" else JSON)
     with pytest.raises(NotFoundError) as info:
         make_client().get(TASK_ID)
-    assert info.value.message == "Not Found"
-    assert any("error" in problem for problem in info.value.body_problems)
+    assert info.value.message == "Not Found" and info.value.code is None
+    required = SPEC.schema("Problem" if version == "2" else "Error")["required"]
+    assert all(any(name in problem for problem in info.value.body_problems) for name in required)
 
 
 def test_client_undocumented_4xx_raises_plain_api_error(make_client: ClientFactory, router: respx.Router) -> None:
-    _route(router, "cancelTask").respond(403, json={"error": "forbidden"})
+    _respond(_route(router, "cancelTask"), 418, {"error": "teapot"})
     with pytest.raises(APIError) as info:
         make_client().cancel(TASK_ID)
     assert type(info.value) is APIError
-    assert info.value.status_code == 403
+    assert info.value.status_code == 418
 
 
-# --- 429 and Retry-After ------------------------------------------------------------------------
+# --- 429: Retry-After and the rate-limit headers ------------------------------------------------
 
 
 @pytest.mark.parametrize(("header", "expected"), [("7", 7.0), ("0", 0.0), (None, None), ("soon", None)])
 def test_client_429_reads_retry_after_seconds(
-    make_client: ClientFactory, router: respx.Router, header: str | None, expected: float | None
+    make_client: ClientFactory, router: respx.Router, version: str, header: str | None, expected: float | None
 ) -> None:
     headers = {"Retry-After": header} if header is not None else {}
-    _route(router, "runTask").respond(429, json={"error": "slow down", "code": "rate_limited"}, headers=headers)
+    body, media = error_body(version, 429, "rate_limited", "Too many requests")
+    _respond(_route(router, "runTask"), 429, body, media, **headers)
     with pytest.raises(RateLimitError) as info:
         make_client().run("infsh/echo", {})
     assert info.value.retry_after == expected
@@ -336,11 +596,43 @@ def test_client_429_reads_retry_after_seconds(
 
 def test_client_429_reads_retry_after_http_date(make_client: ClientFactory, router: respx.Router) -> None:
     when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
-    _route(router, "getTask").respond(429, json={"error": "slow down"}, headers={"Retry-After": when})
+    _respond(_route(router, "getTask"), 429, {"error": "slow down"}, **{"Retry-After": when})
     with pytest.raises(RateLimitError) as info:
         make_client().get(TASK_ID)
     assert info.value.retry_after is not None
     assert 110 <= info.value.retry_after <= 120
+
+
+def test_client_429_carries_the_rate_limit_headers(
+    make_client: ClientFactory, router: respx.Router, version: str
+) -> None:
+    documented = SPEC.resolve(SPEC.operation("getTask").responses["429"])["headers"]
+    headers = {
+        name: str(SPEC.resolve(documented[name])["example"]) for name in ("X-RateLimit-Remaining", "X-RateLimit-Reset")
+    }
+    body, media = error_body(version, 429, "rate_limited", "Too many requests")
+    _respond(_route(router, "getTask"), 429, body, media, **headers)
+    with pytest.raises(RateLimitError) as info:
+        make_client().get(TASK_ID)
+    assert info.value.remaining == 95
+    assert info.value.reset_at == datetime(2021, 12, 20, 11, 33, 20, tzinfo=UTC)  # 1640000000
+    assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1640000000", datetime(2021, 12, 20, 11, 33, 20, tzinfo=UTC)),
+        (" 0 ", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("-5", None),
+        ("soon", None),
+        ("inf", None),
+        ("1e30", None),
+        (None, None),
+    ],
+)
+def test_parse_rate_limit_reset_reads_unix_seconds(value: str | None, expected: datetime | None) -> None:
+    assert parse_rate_limit_reset(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -386,32 +678,39 @@ def test_client_2xx_without_json_raises_protocol_error(
     assert info.value.response is not None and info.value.response.status_code == 200
 
 
-@pytest.mark.parametrize(("operation_id", "status", "name", "example"), _response_examples(True))
 def test_client_2xx_missing_required_field_raises_protocol_error(
-    make_client: ClientFactory, router: respx.Router, operation_id: str, status: int, name: str, example: Any
+    make_client: ClientFactory, router: respx.Router, version: str
 ) -> None:
-    schema = SPEC.response_schema_name(operation_id, str(status))
-    assert schema is not None
-    for required in SPEC.schema(schema)["required"]:
-        body = {k: v for k, v in example.items() if k != required}
-        _route(router, operation_id).respond(status, json=body)
-        with pytest.raises(ProtocolError) as info:
-            _invoke(make_client(), operation_id)
-        assert any(required in problem for problem in info.value.problems)
-        assert schema in str(info.value)
+    checked = 0
+    for operation_id, status, media, _, example in _response_examples(True, version):
+        schema = SPEC.version_schema_name(operation_id, str(status), version)
+        bare = SPEC.response_schema_name(operation_id, str(status))
+        assert schema is not None and bare is not None
+        inner = example["data"] if version == "1" else example
+        if not isinstance(inner, dict):
+            continue
+        for required in SPEC.required(bare):
+            body = wrapped({k: v for k, v in inner.items() if k != required}, version)
+            _respond(_route(router, operation_id), status, body, media)
+            with pytest.raises(ProtocolError) as info:
+                _invoke(make_client(), operation_id)
+            assert any(required in problem for problem in info.value.problems)
+            assert schema in str(info.value)
+            checked += 1
+    assert checked >= 15
 
 
 @pytest.mark.parametrize("status", [0, max(SPEC.status_codes) + 1, "9", True])
 def test_client_2xx_undocumented_status_value_raises_protocol_error(
-    make_client: ClientFactory, router: respx.Router, status: Any
+    make_client: ClientFactory, router: respx.Router, version: str, status: Any
 ) -> None:
-    _route(router, "getTask").respond(200, json=_a_task(status=status))
+    _respond(_route(router, "getTask"), 200, wrapped(_a_task(status=status), version))
     with pytest.raises(ProtocolError, match="status"):
         make_client().get(TASK_ID)
 
 
 def test_client_2xx_non_object_body_raises_protocol_error(make_client: ClientFactory, router: respx.Router) -> None:
-    _route(router, "cancelTask").respond(200, json=[1, 2])
+    _respond(_route(router, "cancelTask"), 200, [1, 2])
     with pytest.raises(ProtocolError, match="CancelResult"):
         make_client().cancel(TASK_ID)
 
@@ -419,7 +718,7 @@ def test_client_2xx_non_object_body_raises_protocol_error(make_client: ClientFac
 def test_client_undocumented_success_status_raises_protocol_error(
     make_client: ClientFactory, router: respx.Router
 ) -> None:
-    _route(router, "runTask").respond(202, json=_a_task())
+    _respond(_route(router, "runTask"), 202, _a_task())
     with pytest.raises(ProtocolError, match="undocumented status 202"):
         make_client().run("infsh/echo", {})
 
@@ -535,7 +834,7 @@ def _leaky_scenarios() -> dict[str, Callable[[respx.Router], None]]:
 def test_client_errors_never_show_the_api_key(make_client: ClientFactory, router: respx.Router, scenario: str) -> None:
     _leaky_scenarios()[scenario](router)
     client = make_client()
-    with pytest.raises(HarnessError) as info:
+    with pytest.raises(TasksClientError) as info:
         client.get(TASK_ID)
     shown = [str(info.value), repr(info.value), repr(client), repr(getattr(info.value, "response", None))]
     shown += [*getattr(info.value, "problems", ()), *getattr(info.value, "body_problems", ())]
@@ -543,9 +842,9 @@ def test_client_errors_never_show_the_api_key(make_client: ClientFactory, router
     assert not [text for text in shown if KEY in text]
 
 
-def test_wait_timeout_never_shows_the_api_key(make_client: ClientFactory, router: respx.Router) -> None:
+def test_wait_timeout_never_shows_the_api_key(make_client: ClientFactory, router: respx.Router, version: str) -> None:
     running = min(set(SPEC.status_codes) - SPEC.terminal_statuses)
-    _route(router, "getTask").respond(200, json=_a_task(id=KEY, status=running))
+    _respond(_route(router, "getTask"), 200, wrapped(_a_task(id=KEY, status=running), version))
     with pytest.raises(WaitTimeout) as info:
         make_client(sleep=lambda _: None).wait_for_terminal(KEY, deadline=0)
     assert KEY not in str(info.value) and KEY not in repr(info.value)

@@ -25,7 +25,8 @@ from infsh_harness.spec import Spec, load_spec
 SPEC = load_spec()
 BASE = {"app": "infsh/echo", "input": {"prompt": "hi"}}
 SCHEMA = request_schema_name(SPEC)
-REFUSED = {"error": "bad request", "code": "validation_error"}
+# a documented error body (version 1's; which body is rule error-shape's business)
+REFUSED = {"success": False, "status": 400, "error": {"code": "invalid_request", "message": "bad request"}}
 
 
 def run_exchange(request: Any, status_code: int, body: Any = None, *, json_body: bool = True) -> Observation:
@@ -136,7 +137,7 @@ def test_each_case_knows_its_rule() -> None:
 
 
 def test_refusals_pass() -> None:
-    for status in (400, 404, 409, 422):  # any 4xx: which one is rule documented-responses' business
+    for status in (400, 404, 409, 422):  # any 4xx: which one is rule error-code-status' business
         assert check_run_refused(SPEC, run_exchange({**BASE, "infra": "moon"}, status, REFUSED))
     assert check_run_refused(SPEC, run_exchange(None, 400, REFUSED))
     # a valid body is not this rule's business, whatever it got
@@ -172,8 +173,8 @@ def test_many_accepted_runs_name_the_first_and_count_the_rest() -> None:
 # --- unknown-app-404 ------------------------------------------------------------------------------
 def test_unknown_app_404() -> None:
     request = {**BASE, "app": "nobody/nothing"}
-    assert check_unknown_app_404(SPEC, run_exchange(request, 404, {"message": "a body is error-body's business"}))
-    for status, body in ((200, {"id": "t1"}), (422, REFUSED)):
+    assert check_unknown_app_404(SPEC, run_exchange(request, 404, {"message": "a body is error-shape's business"}))
+    for status, body in ((200, {"id": "t1"}), (400, REFUSED)):
         with pytest.raises(ContractViolation) as excinfo:
             check_unknown_app_404(SPEC, run_exchange(request, status, body))
         assert_names("unknown-app-404", excinfo)

@@ -36,13 +36,17 @@ def observe(
     content_type: str = "application/json",
     request_body: Any = None,
     text: bool = False,
+    version: str | None = "2",
 ) -> Observation:
+    """An exchange; ``version`` is the ``X-API-Version`` the request sent (``None``: none, version 1).
+    The default is version 2, the bare bodies the Tasks page shows and the official clients ask for."""
+    headers = {"authorization": "Bearer [REDACTED]", **({"x-api-version": version} if version else {})}
     return Observation(
         method=method,
         url=BASE + path,
         path=path.split("?", 1)[0],
         status_code=status,
-        request_headers={"authorization": "Bearer [REDACTED]"},
+        request_headers=headers,
         request_body=request_body,
         request_body_is_json=request_body is not None,
         content_type=content_type if body is not None else "",
@@ -82,9 +86,7 @@ def documented_task(task_id: str = "task_abc123", status: int | None = None, **e
     return {**task, **extra}
 
 
-def wire_task(
-    task_id: str = WIRE_ID, status: int = 10, status_text: str = "completed", **extra: Any
-) -> dict[str, Any]:
+def wire_task(task_id: str = WIRE_ID, status: int = 10, status_text: str = "completed", **extra: Any) -> dict[str, Any]:
     """The slim run result production sends (no ``input``), with a microsecond timestamp."""
     task: dict[str, Any] = {
         "id": task_id,
@@ -106,7 +108,18 @@ def envelope(data: Any) -> dict[str, Any]:
 
 
 def problem(code: str, title: str, detail: str) -> dict[str, Any]:
+    """A problem document as the official clients' wire has it (no ``status``)."""
     return {"type": f"https://api.inference.sh/errors/{code}", "title": title, "detail": detail}
+
+
+def documented_problem(status: int, code: str, detail: str) -> dict[str, Any]:
+    """A version 2 error as the overview documents it."""
+    return {"type": f"https://api.inference.sh/errors/{code}", "title": "Error", "status": status, "detail": detail}
+
+
+def documented_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """A version 1 error as the overview documents it."""
+    return {"success": False, "status": status, "error": {"code": code, "message": message}}
 
 
 def only(findings: list[Finding], kind: Kind, **where: str | None) -> list[Finding]:
@@ -124,28 +137,52 @@ def one(findings: list[Finding], kind: Kind, **where: str | None) -> Finding:
 
 # --- the documented contract diffs clean --------------------------------------------------------
 def _example_observations() -> list[Observation]:
+    """Every documented example as the answer to a request of the example's version."""
     observations = []
-    for location, _schema, value in SPEC.examples():
+    for location, schema, value in SPEC.examples():
         method, path, code = location.split(" ")[:3]
+        media = location.split(" ")[3] if location.split(" ")[3].startswith("application/") else "application/json"
+        version = "1" if SPEC.schema(schema).get("x-api-version") == "1" else "2"
         if path in SPEC.webhooks:
             observations.append(webhook(value))
         elif code.isdigit():
-            observations.append(observe(method, path.replace("{id}", "task_abc123"), int(code), value))
+            if "cancel" in path and code == "200":  # another task than the completed one the webhook reports
+                value = _with_id(value, "task_cancelled")
+            concrete = path.replace("{id}", "sess_abc123" if "sessions" in path else "task_abc123")
+            observations.append(
+                observe(method, concrete, int(code), value, content_type=media, version=None if version == "1" else "2")
+            )
     return observations
+
+
+def _with_id(value: Any, task_id: str) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("data"), dict):
+        return {**value, "data": {**value["data"], "id": task_id}}
+    return {**value, "id": task_id}
 
 
 def test_diff_of_every_documented_example_is_empty() -> None:
     observations = _example_observations()
-    assert len(observations) >= 10  # run, get, cancel, errors and the webhook all have examples
+    assert len(observations) >= 60  # every operation, both versions, errors and the webhook have examples
+    assert {o.request_headers.get("x-api-version") for o in observations} == {None, "2"}
     assert diff(SPEC, observations) == []
+
+
+def test_each_example_in_the_other_version_is_a_version_shape() -> None:
+    """The same answers to requests of the other version: every one has the wrong shape or media type."""
+    for obs in _example_observations():
+        if obs.operation_id == "taskCompleted" or obs.scenario == "webhook-delivery":
+            continue
+        other = None if obs.request_headers.get("x-api-version") == "2" else "2"
+        flipped = observe(obs.method, obs.path, obs.status_code, obs.body, content_type=obs.content_type, version=other)
+        kinds = {f.kind for f in diff(SPEC, [flipped])}
+        assert Kind.VERSION_SHAPE in kinds, (obs.method, obs.path, obs.status_code, obs.content_type, kinds)
 
 
 def test_diff_of_a_documented_probe_run_is_empty() -> None:
     completed, cancelled = SPEC.status("COMPLETED"), SPEC.status("CANCELLED")
     observations = [
-        observe(
-            "POST", "/run", 200, documented_task("t1"), scenario="run-default-wait", operation_id="runTask"
-        ),
+        observe("POST", "/run", 200, documented_task("t1"), scenario="run-default-wait", operation_id="runTask"),
         observe(
             "POST",
             "/run?wait=false",
@@ -191,12 +228,19 @@ def test_diff_of_a_documented_probe_run_is_empty() -> None:
             "GET",
             "/tasks/nope",
             404,
-            {"error": "task not found: nope", "code": "task_not_found"},
+            documented_problem(404, "not_found", "task not found: nope"),
             scenario="unknown-id-get",
             operation_id="getTask",
+            content_type="application/problem+json",
         ),
         observe(
-            "GET", "/tasks/nope", 401, {"error": "missing key"}, scenario="no-auth", operation_id="getTask"
+            "GET",
+            "/tasks/nope",
+            401,
+            documented_error(401, "unauthorized", "missing key"),
+            scenario="no-auth",
+            operation_id="getTask",
+            version=None,
         ),
         observe("POST", "/run", 200, documented_task("t5"), scenario="webhook-run", operation_id="runTask"),
         webhook(
@@ -262,10 +306,16 @@ def test_one_success_clears_an_operation_of_being_missing() -> None:
 
 
 def test_a_documented_404_for_an_unknown_app_is_behaviour_not_a_missing_operation() -> None:
-    body = {"error": "app not found: infsh/echo", "code": "app_not_found"}
+    body = documented_problem(404, "not_found", "app not found: infsh/echo")
     findings = diff(
-        SPEC, [observe("POST", "/run", 404, body, scenario="run-default-wait", operation_id="runTask")]
-    )
+        SPEC,
+        [
+            observe(
+                "POST", "/run", 404, body, scenario="run-default-wait", operation_id="runTask",
+                content_type="application/problem+json",
+            )
+        ],
+    )  # fmt: skip
     assert only(findings, Kind.MISSING_OPERATION) == []
     behaviour = one(findings, Kind.BEHAVIOUR, operation="runTask", status_code="404")
     assert behaviour.expected.startswith("200")
@@ -276,7 +326,7 @@ def test_undocumented_operations_seen_in_traffic_are_info_with_a_template() -> N
         observe("POST", "/apps/run", 200, envelope(wire_task())),
         observe("GET", f"/tasks/{WIRE_ID}/status", 200, envelope({"id": WIRE_ID, "status": 10})),
         observe("GET", f"/tasks/{OTHER_WIRE_ID}/status", 200, envelope({"id": OTHER_WIRE_ID, "status": 7})),
-        observe("DELETE", "/sessions/sess_1a2b3c", 200, envelope({"id": "sess_1a2b3c", "status": "ended"})),
+        observe("PATCH", "/sessions/sess_1a2b3c", 200, envelope({"id": "sess_1a2b3c", "status": "ended"})),
         observe("DELETE", f"/tasks/{WIRE_ID}", 200, envelope({})),
     ]
     findings = only(diff(SPEC, observations), Kind.UNDOCUMENTED_OPERATION)
@@ -284,9 +334,10 @@ def test_undocumented_operations_seen_in_traffic_are_info_with_a_template() -> N
     assert set(by_endpoint) == {
         "POST /apps/run",
         "GET /tasks/{id}/status",
-        "DELETE /sessions/{id}",
+        "PATCH /sessions/{id}",
         "DELETE /tasks/{id}",
     }
+    assert "documents only GET, DELETE" in by_endpoint["PATCH /sessions/{id}"].expected
     assert by_endpoint["GET /tasks/{id}/status"].count == 2
     assert all(f.level is Severity.INFO and f.location.operation is None for f in findings)
     assert "documents only GET" in by_endpoint["DELETE /tasks/{id}"].expected
@@ -308,34 +359,63 @@ def test_requests_nothing_served_are_not_undocumented_operations() -> None:
 # --- status codes and content types ---------------------------------------------------------------
 def test_undocumented_status_code_is_a_warning_keyed_by_the_code() -> None:
     observations = [
-        observe("GET", "/tasks/abc", 500, {"error": "boom"}, operation_id="getTask"),
-        observe("GET", "/tasks/abc", 429, {"error": "slow down"}, operation_id="getTask"),
+        observe("GET", "/tasks/abc", 502, {"error": "boom"}, operation_id="getTask"),
+        observe("GET", "/tasks/abc", 418, {"error": "teapot"}, operation_id="getTask"),
     ]
     findings = only(diff(SPEC, observations), Kind.UNDOCUMENTED_STATUS)
-    assert {f.location.status_code for f in findings} == {"500", "429"}
-    assert all(f.level is Severity.WARNING and "200, 401, 404" in f.expected for f in findings)
+    assert {f.location.status_code for f in findings} == {"502", "418"}
+    assert all(f.level is Severity.WARNING and "200, 401, 403, 404, 429, 500" in f.expected for f in findings)
 
 
-def test_problem_json_errors_are_an_undocumented_content_type_and_a_missing_error_field() -> None:
+def test_the_wires_problem_lacks_status_in_version_2_and_is_the_wrong_media_type_in_version_1() -> None:
     body = problem("not_found", "Not Found", "task not found: abc")
-    obs = observe(
-        "GET", "/tasks/abc", 404, body, scenario="unknown-id-get", content_type="application/problem+json"
+    media = "application/problem+json"
+    v2 = diff(SPEC, [observe("GET", "/tasks/abc", 404, body, scenario="unknown-id-get", content_type=media)])
+    missing = one(v2, Kind.MISSING_FIELD, json_path="$.status")
+    assert missing.level is Severity.BREAKING and "Problem" in missing.expected
+    assert [f.kind for f in v2] == [Kind.MISSING_FIELD]
+    v1 = diff(
+        SPEC, [observe("GET", "/tasks/abc", 404, body, scenario="unknown-id-get", content_type=media, version=None)]
     )
-    findings = diff(SPEC, [obs])
-    content_type = one(findings, Kind.UNDOCUMENTED_CONTENT_TYPE, operation="getTask", status_code="404")
-    assert (content_type.expected, content_type.observed, content_type.level) == (
-        "application/json",
+    shape = one(v1, Kind.VERSION_SHAPE, operation="getTask", status_code="404")
+    assert (shape.expected, shape.observed, shape.rule) == (
+        "version 1 (no X-API-Version): application/json",
         "application/problem+json",
-        Severity.WARNING,
+        "error-shape",
     )
-    missing = one(findings, Kind.MISSING_FIELD, json_path="$.error")
-    assert missing.level is Severity.BREAKING and "Error" in missing.expected
-    assert {f.location.json_path for f in only(findings, Kind.UNDOCUMENTED_FIELD)} == {
-        "$.type",
-        "$.title",
-        "$.detail",
-    }
-    assert only(findings, Kind.ENVELOPE) == []  # a problem document wraps nothing
+    assert {f.location.json_path for f in only(v1, Kind.MISSING_FIELD)} == {"$.success", "$.status", "$.error"}
+    assert only(v1, Kind.UNDOCUMENTED_CONTENT_TYPE) == []  # problem+json is documented, for version 2
+
+
+def test_a_version_1_request_answered_bare_is_one_version_shape_finding() -> None:
+    findings = diff(SPEC, [observe("GET", "/tasks/t1", 200, documented_task("t1"), version=None)])
+    [shape] = findings
+    assert shape.kind is Kind.VERSION_SHAPE and shape.rule == "version-shape" and shape.level is Severity.BREAKING
+    assert "TaskEnvelope" in shape.expected and "version 2's Task" in shape.observed
+
+
+def test_a_version_2_request_answered_wrapped_is_a_version_shape_and_its_inside_still_diffed() -> None:
+    wrapped = {"success": True, "status": 200, "data": documented_task("t1", status=99)}
+    findings = diff(SPEC, [observe("GET", "/tasks/t1", 200, wrapped)])
+    assert (
+        one(findings, Kind.VERSION_SHAPE).observed
+        == "version 1's TaskEnvelope, the object wrapped as {success, status, data}"
+    )
+    assert one(findings, Kind.ENUM_VIOLATION).location.json_path == "$.data.status"
+
+
+def test_a_version_2_error_as_version_1_json_is_a_version_shape() -> None:
+    body = documented_error(404, "not_found", "task not found: t1")
+    [shape] = diff(SPEC, [observe("GET", "/tasks/t1", 404, body, scenario="unknown-id-get")])
+    assert shape.kind is Kind.VERSION_SHAPE and "Problem" in shape.expected and "Error" in shape.observed
+
+
+def test_an_undocumented_version_value_is_read_as_version_1() -> None:
+    assert (
+        diff(SPEC, [observe("GET", "/tasks/t1", 200, documented_task("t1"), version="3")])[0].kind is Kind.VERSION_SHAPE
+    )
+    wrapped = {"success": True, "status": 200, "data": documented_task("t1")}
+    assert diff(SPEC, [observe("GET", "/tasks/t1", 200, wrapped, version="3")]) == []
 
 
 def test_text_where_json_is_documented_is_a_type_mismatch_of_the_whole_body() -> None:
@@ -453,9 +533,7 @@ def test_documented_nulls_are_fine() -> None:
 
 # --- envelopes ----------------------------------------------------------------------------------
 def test_the_documented_object_under_data_is_an_envelope_and_its_inside_is_still_diffed() -> None:
-    obs = observe(
-        "GET", f"/tasks/{WIRE_ID}", 200, envelope(wire_task(input={"prompt": "hi"})), operation_id="getTask"
-    )
+    obs = observe("GET", f"/tasks/{WIRE_ID}", 200, envelope(wire_task(input={"prompt": "hi"})), operation_id="getTask")
     findings = diff(SPEC, [obs])
     wrapped = one(findings, Kind.ENVELOPE, json_path="$")
     assert wrapped.level is Severity.BREAKING
@@ -498,9 +576,7 @@ def test_a_waited_run_that_is_not_terminal_is_behaviour_drift() -> None:
 
 
 def test_wait_false_that_waits_is_behaviour_drift() -> None:
-    [finding] = _behaviour(
-        [observe("POST", "/run?wait=false", 200, documented_task(), scenario="run-no-wait")]
-    )
+    [finding] = _behaviour([observe("POST", "/run?wait=false", 200, documented_task(), scenario="run-no-wait")])
     assert finding.rule == "run-no-wait"
 
 
@@ -636,9 +712,7 @@ def test_finding_ids_ignore_values_that_change_from_run_to_run() -> None:
 
 
 def test_repeated_drift_is_one_finding_with_a_count_and_the_first_evidence() -> None:
-    observations = [
-        observe("GET", f"/tasks/t{n}", 200, documented_task(f"t{n}", short_id="x")) for n in range(3)
-    ]
+    observations = [observe("GET", f"/tasks/t{n}", 200, documented_task(f"t{n}", short_id="x")) for n in range(3)]
     [finding] = diff(SPEC, observations)
     assert finding.count == 3
     assert finding.evidence is not None and finding.evidence["request"]["url"].endswith("/tasks/t0")
@@ -646,9 +720,7 @@ def test_repeated_drift_is_one_finding_with_a_count_and_the_first_evidence() -> 
 
 def test_findings_are_sorted_most_severe_first() -> None:
     body = envelope(wire_task(status=99, extra_field=1))
-    findings = diff(
-        SPEC, [observe("GET", "/tasks/x", 200, body), observe("GET", "/tasks/x", 500, {"error": "e"})]
-    )
+    findings = diff(SPEC, [observe("GET", "/tasks/x", 200, body), observe("GET", "/tasks/x", 502, {"error": "e"})])
     ranks = [f.level.rank for f in findings]
     assert ranks == sorted(ranks) and {Severity.BREAKING, Severity.WARNING, Severity.INFO} <= {
         f.level for f in findings
@@ -660,7 +732,7 @@ def test_evidence_never_carries_an_api_key() -> None:
         method="GET",
         url=f"{BASE}/tasks/x?key=inf_live_secret",
         path="/tasks/x",
-        status_code=500,
+        status_code=502,
         request_headers={"authorization": "Bearer inf_live_secret"},
         content_type="application/json",
         body={"error": "bad key inf_live_secret"},
@@ -671,12 +743,12 @@ def test_evidence_never_carries_an_api_key() -> None:
 
 
 def test_finding_json_has_the_documented_keys() -> None:
-    [finding] = diff(SPEC, [observe("GET", "/tasks/x", 500, {"error": "e"})])
+    [finding] = diff(SPEC, [observe("GET", "/tasks/x", 502, {"error": "e"})])
     data: Mapping[str, Any] = finding.to_dict()
     assert {"id", "kind", "severity", "location", "expected", "observed", "count", "evidence"} <= set(data)
     assert data["location"] == {
         "endpoint": "GET /tasks/{id}",
         "operation": "getTask",
-        "status_code": "500",
+        "status_code": "502",
         "json_path": None,
     }

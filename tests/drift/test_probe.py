@@ -1,6 +1,7 @@
-"""The probe against the live mock: its documented profile shows no drift, its wire profile shows what the
-reference says production does differently, and each seeded bug (the seeded proxy of ``tests/servers``
-in front of the clean mock) shows up as the drift it is.
+"""The probe against the live mock: its documented profile shows exactly the gaps it still has against
+the four pages (and nothing else), its wire profile shows what the reference says production does
+differently, and each seeded bug (the seeded proxy of ``tests/servers`` in front of the clean mock)
+shows up as the drift it is.
 
 Everything runs on 127.0.0.1; the probe's waits are bounded (webhook wait shortened here).
 """
@@ -59,17 +60,81 @@ def wire() -> Iterator[list[Finding]]:
 
 
 # --- documented profile ---------------------------------------------------------------------------
-def test_probe_of_the_documented_profile_finds_no_drift(documented: ProbeResult) -> None:
-    assert documented.notes == []
-    assert diff(SPEC, documented.observations) == []
+# What today's documented mock does not yet serve of the four pages, each a real gap (the mock speaks
+# the Tasks page alone, in the shapes it had before the overview was read): these go away as the mock
+# learns the pages, and this test then shrinks with them.
+ERROR_ANSWERS = {
+    ("runTask", "400"),
+    ("runTask", "404"),
+    ("runTask", "410"),
+    ("getTask", "401"),
+    ("getTask", "404"),
+    ("cancelTask", "404"),
+}
+MOCK_GAPS: dict[str, set[tuple[Kind, str | None, str | None]]] = {
+    "the stream and the session endpoints are not served": {
+        (Kind.MISSING_OPERATION, op, None)
+        for op in ("streamTask", "listSessions", "getSession", "keepaliveSession", "endSession")
+    },
+    "version 1 successes come bare, not wrapped": {
+        (Kind.VERSION_SHAPE, op, "200") for op in ("runTask", "getTask", "cancelTask")
+    },
+    "version 2 errors come as application/json, not problem+json": {
+        (Kind.VERSION_SHAPE, op, code) for op, code in ERROR_ANSWERS
+    },
+    "error bodies are {error, code}, neither version's": {
+        (kind, op, code)
+        for kind in (Kind.MISSING_FIELD, Kind.TYPE_MISMATCH, Kind.UNDOCUMENTED_FIELD)
+        for op, code in ERROR_ANSWERS
+    },
+    "a run body that breaks RunRequest gets 422, not 400 invalid_request": {
+        (Kind.BEHAVIOUR, "runTask", "422"),
+        (Kind.UNDOCUMENTED_STATUS, "runTask", "422"),
+    },
+    "a session cannot be ended, so a run in it still succeeds": {(Kind.BEHAVIOUR, "runTask", "200")},
+}
 
 
-def test_probe_runs_every_documented_operation_and_scenario(documented: ProbeResult) -> None:
+def test_probe_of_the_documented_profile_finds_exactly_the_mocks_known_gaps(documented: ProbeResult) -> None:
+    findings = diff(SPEC, documented.observations)
+    seen = {(f.kind, f.location.operation, f.location.status_code) for f in findings}
+    assert seen == set().union(*MOCK_GAPS.values())
+    [ended] = [f for f in findings if f.kind is Kind.BEHAVIOUR and f.location.status_code == "200"]
+    assert ended.rule == "session-gone-410"
+    # nothing about the Tasks page's own promises (statuses, waits, cancels, sessions, webhooks) drifts
+    assert {f.rule for f in findings if f.kind is Kind.BEHAVIOUR} == {
+        "session-gone-410",
+        "session-timeout-with-new-only",
+    }
+    assert not [f for f in findings if f.location.json_path and f.location.json_path.startswith("$.data")]
+
+
+def test_probe_notes_say_what_it_could_not_run(documented: ProbeResult) -> None:
+    assert documented.notes == [
+        "stream-resume not run: the stream gave fewer than two event ids to resume between",
+        "(X-API-Version: 2) stream-resume not run: the stream gave fewer than two event ids to resume between",
+    ]
+
+
+def test_probe_runs_every_documented_operation_and_scenario_in_both_versions(documented: ProbeResult) -> None:
     scenarios = {o.scenario for o in documented.observations}
     fallback_only = {"create-fallback", "webhook-run-fallback", "webhook-run-unchecked", "get-settled"}
-    assert scenarios == set(SCENARIOS) - fallback_only
+    needs_two_event_ids = {"stream-resume"}
+    assert scenarios == set(SCENARIOS) - fallback_only - needs_two_event_ids
     operations = {o.operation_id for o in documented.observations}
     assert operations == set(SPEC.operations) | set(SPEC.webhooks)
+    requests = [o for o in documented.observations if o.scenario != "webhook-delivery"]
+    by_version = {v: {o.scenario for o in requests if o.request_headers.get("x-api-version") == v} for v in (None, "2")}
+    assert by_version[None] == by_version["2"] == scenarios - {"webhook-delivery"}
+
+
+def test_probe_in_one_version_only(documented: ProbeResult) -> None:
+    result = run_probe(versions=("2",))
+    assert {
+        o.request_headers.get("x-api-version") for o in result.observations if o.scenario != "webhook-delivery"
+    } == {"2"}
+    with pytest.raises(ValueError, match="at least one API version"):
+        probe(ProbeConfig(base_url="http://127.0.0.1:9", api_key=KEY, versions=()), SPEC)
 
 
 def test_probe_observations_are_timed_and_carry_no_key(documented: ProbeResult) -> None:
@@ -97,14 +162,16 @@ def test_probe_of_nothing_listening_is_a_probe_error() -> None:
 def test_an_unreachable_webhook_receiver_is_a_note_not_drift() -> None:
     result = run_probe(bugs=frozenset({"webhook_missing"}), webhook_reachable=False, webhook_wait_s=0.3)
     assert any("no webhook arrived" in n for n in result.notes)
-    assert diff(SPEC, result.observations) == []
+    findings = diff(SPEC, result.observations)
+    assert not [f for f in findings if f.rule in {"one-webhook", "webhook-matches-task"}]
+    assert {(f.kind, f.location.operation, f.location.status_code) for f in findings} <= set().union(
+        *MOCK_GAPS.values()
+    )
 
 
 # --- wire profile: what the reference says production speaks ----------------------------------------
 def _at(findings: list[Finding], kind: Kind, operation: str | None = None) -> list[Finding]:
-    return [
-        f for f in findings if f.kind is kind and (operation is None or f.location.operation == operation)
-    ]
+    return [f for f in findings if f.kind is kind and (operation is None or f.location.operation == operation)]
 
 
 def test_wire_run_is_a_missing_operation(wire: list[Finding]) -> None:
@@ -113,21 +180,23 @@ def test_wire_run_is_a_missing_operation(wire: list[Finding]) -> None:
 
 
 def test_wire_errors_are_problem_details(wire: list[Finding]) -> None:
-    content_types = {f.observed for f in _at(wire, Kind.UNDOCUMENTED_CONTENT_TYPE)}
-    assert content_types == {"application/problem+json"}
-    assert {
-        f.location.status_code for f in _at(wire, Kind.MISSING_FIELD) if f.location.json_path == "$.error"
-    } == {
-        "401",
-        "404",
+    # problem+json is version 2's error format: asked for version 1, it is the wrong one
+    media = {
+        (f.location.operation, f.location.status_code)
+        for f in _at(wire, Kind.VERSION_SHAPE)
+        if f.observed == "application/problem+json"
     }
+    assert {("getTask", "401"), ("getTask", "404"), ("cancelTask", "404")} <= media
+    assert not _at(wire, Kind.UNDOCUMENTED_CONTENT_TYPE, "getTask")
+    # asked for version 2, it is short of the `status` RFC 9457 problems carry here
+    assert {
+        f.location.status_code for f in _at(wire, Kind.MISSING_FIELD, "getTask") if f.location.json_path == "$.status"
+    } >= {"401", "404"}
 
 
 def test_wire_objects_are_wrapped_in_an_envelope(wire: list[Finding]) -> None:
     assert {f.location.operation for f in _at(wire, Kind.ENVELOPE)} == {"getTask", "cancelTask"}
-    assert any(
-        f.location.json_path == "$.data.cancelled" for f in _at(wire, Kind.MISSING_FIELD, "cancelTask")
-    )
+    assert any(f.location.json_path == "$.data.cancelled" for f in _at(wire, Kind.MISSING_FIELD, "cancelTask"))
 
 
 def test_wire_status_numbers_have_shifted(wire: list[Finding]) -> None:

@@ -30,10 +30,10 @@ def test_checks_accept_a_documented_task() -> None:
 
 
 def test_checks_name_an_undocumented_http_status() -> None:
-    assert 500 not in CHECKS.documented("getTask")
-    body, failure = CHECKS.response("getTask", 500, "application/json", b'{"error": "boom"}')
+    assert 502 not in CHECKS.documented("getTask")
+    body, failure = CHECKS.response("getTask", 502, "application/json", b'{"error": "boom"}')
     assert body is None
-    assert failure == "getTask 500: undocumented HTTP status"
+    assert failure == "getTask 502: undocumented HTTP status"
 
 
 def test_checks_name_the_schema_and_the_field_a_body_breaks() -> None:
@@ -48,10 +48,18 @@ def test_checks_name_the_rule_of_a_wrong_content_type() -> None:
     assert failure == "[json-content-type] runTask 200: content type text/plain"
 
 
-def test_checks_report_a_documented_error_by_its_stable_code() -> None:
+def test_checks_report_a_documented_error_without_its_task_id() -> None:
+    error = b'{"code": "not_found", "message": "task not found: task_abc123"}'
+    body = b'{"success": false, "status": 404, "error": ' + error + b"}"
+    _, failure = CHECKS.response("getTask", 404, "application/json", body)
+    assert failure is not None and failure.startswith("getTask 404: ")
+    assert "task_abc123" not in failure  # the task id stays out: one row per kind of failure
+
+
+def test_checks_name_an_undocumented_error_body() -> None:
     body = b'{"error": "task not found: task_abc123", "code": "task_not_found"}'
     _, failure = CHECKS.response("getTask", 404, "application/json", body)
-    assert failure == "getTask 404: task_not_found"  # the task id stays out: one row per kind of failure
+    assert failure is not None and failure.startswith("getTask 404: body breaks Error")
 
 
 def test_checks_report_a_body_that_is_not_json() -> None:

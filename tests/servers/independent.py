@@ -1,18 +1,24 @@
 """A small Tasks API of its own, not built on the mock's model: Starlette, a dict of tasks, a clock.
 
-It honours every sentence of the documentation pages, and where they are silent it chooses as a
-real team might, differently from this project's conventions:
+It honours every sentence of the documentation pages it serves (the Tasks page, and the REST
+overview's two response formats and error codes: no ``X-API-Version`` gets version 1, successes
+wrapped as ``{"success": true, "status": 200, "data": ...}`` and errors as ``{"success": false,
+"status", "error": {"code", "message"}}``; ``X-API-Version: 2`` gets the bare object and RFC 9457
+``application/problem+json`` errors), and where they are silent it chooses as a real team might,
+differently from this project's conventions:
 
 * cancelling a task that has ended answers 409 ``invalid_transition`` (production's own catalog);
-* errors have the earlier REST overview page's body, ``{"error": {"code", "message"}}``, and a bad
-  body gets 400 (never 422); an unknown path or method gets Starlette's plain-text 404 / 405;
+* the key is checked before the route: a request without a valid one gets 401 on any path; a bad
+  body gets 400 ``invalid_request`` (never 422); an unknown path or method gets the documented error
+  body too (404 ``not_found``, 405 with ``Allow``);
 * another key's task is 403 ``forbidden``, not 404;
 * an ``ftp://`` webhook, one longer than 2048 characters, an empty worker id, an app name with any
   characters and a ``wait`` other than true/false are accepted;
 * timestamps carry ``+00:00`` and microseconds.
 
-The contract suite must pass it by default (those are conventions: ``differs``) and fail it with
-``--contract-strict``.
+It serves neither the task stream, the session endpoints nor rate limits (the rules of those are
+awaiting their checks). The contract suite must pass it by default (those are conventions:
+``differs``) and fail it with ``--contract-strict``.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 PHASES = (1, 2, 3, 4, 5, 6, 7, 8)  # Received ... Uploading, each PHASE_S long
 RUNNING, COMPLETED, FAILED, CANCELLED = 7, 9, 10, 11
@@ -42,14 +50,38 @@ def _stamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+          409: "Conflict", 500: "Internal Server Error"}  # fmt: skip
+
+
+def _version(request: HTTPConnection) -> str:
+    """``"2"`` with ``X-API-Version: 2``; anything else is version 1, the default."""
+    return "2" if request.headers.get("x-api-version", "").strip() == "2" else "1"
+
+
+def _ok(request: HTTPConnection, body: Any) -> JSONResponse:
+    if _version(request) == "2":
+        return JSONResponse(body)
+    return JSONResponse({"success": True, "status": 200, "data": body})
+
+
+def _error(request: HTTPConnection, status: int, code: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
+    if _version(request) == "2":
+        problem = {"type": f"https://api.inference.sh/errors/{code}", "title": TITLES.get(status, "Error"),
+                   "status": status, "detail": message}  # fmt: skip
+        return JSONResponse(problem, status_code=status, headers=headers, media_type="application/problem+json")
+    wrapped = {"success": False, "status": status, "error": {"code": code, "message": message}}
+    return JSONResponse(wrapped, status_code=status, headers=headers)
 
 
 class Refused(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
-        self.response = _error(status, code, message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self, request: HTTPConnection) -> JSONResponse:
+        return _error(request, self.status, self.code, self.message)
 
 
 @dataclass
@@ -103,7 +135,7 @@ class Independent:
             "updated_at": _stamp(min(time.time(), job.ends_at(self.phase_s))),
         }
 
-    def owner(self, request: Request) -> str:
+    def owner(self, request: HTTPConnection) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token.strip() not in self.keys:
             raise Refused(401, "unauthorized", "Invalid or missing API key")
@@ -172,7 +204,7 @@ class Independent:
                 raise Refused(400, "invalid_request", "the body is not JSON") from None
             app, input_, session_id = self._checked(data, owner)
         except Refused as refused:
-            return refused.response
+            return refused.response(request)
         seconds = input_.get("seconds", 1) if app == "infsh/sleep" else self.phase_s
         job = Job(
             id=f"job-{secrets.token_hex(10)}", owner=owner, app=app, input=input_, created=time.time(),
@@ -184,24 +216,24 @@ class Independent:
         if request.query_params.get("wait") != "false":
             while job.status(time.time(), self.phase_s) not in TERMINAL and time.time() - job.created < 60:
                 await asyncio.sleep(min(0.01, max(job.ends_at(self.phase_s) - time.time(), 0.001)))
-        return JSONResponse(self.body(job))
+        return _ok(request, self.body(job))
 
     async def get(self, request: Request) -> Response:
         try:
-            return JSONResponse(self.body(self.job(request)))
+            return _ok(request, self.body(self.job(request)))
         except Refused as refused:
-            return refused.response
+            return refused.response(request)
 
     async def cancel(self, request: Request) -> Response:
         try:
             job = self.job(request)
         except Refused as refused:
-            return refused.response
+            return refused.response(request)
         if job.status(time.time(), self.phase_s) in TERMINAL:
-            return _error(409, "invalid_transition", f"task {job.id} has already ended")
+            return _error(request, 409, "invalid_transition", f"task {job.id} has already ended")
         job.cancelled_at = time.time()
         self._spawn(self._notify(job))
-        return JSONResponse({"id": job.id, "status": CANCELLED, "cancelled": True})
+        return _ok(request, {"id": job.id, "status": CANCELLED, "cancelled": True})
 
     # --- webhooks ---------------------------------------------------------------------------
     def _spawn(self, coroutine: Any) -> None:
@@ -226,12 +258,40 @@ class Independent:
         except httpx.HTTPError:
             pass
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/run", self.run, methods=["POST"]),
-            Route("/tasks/{id}", self.get, methods=["GET"]),
-            Route("/tasks/{id}/cancel", self.cancel, methods=["POST"]),
-        ])  # fmt: skip
+    def app(self) -> ASGIApp:
+        routes = Starlette(
+            routes=[
+                Route("/run", self.run, methods=["POST"]),
+                Route("/tasks/{id}", self.get, methods=["GET"]),
+                Route("/tasks/{id}/cancel", self.cancel, methods=["POST"]),
+            ],
+            exception_handlers={HTTPException: _unrouted},
+        )
+        return _KeyFirst(routes, self)
+
+
+async def _unrouted(request: Request, exc: Exception) -> Response:
+    """An unknown path or a method a path lacks: the documented error body of the request's version."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
+    return _error(request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+class _KeyFirst:
+    """The key before the route: a request without a valid key gets 401, whatever its path."""
+
+    def __init__(self, app: ASGIApp, server: Independent) -> None:
+        self.app, self.server = app, server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            connection = HTTPConnection(scope)
+            try:
+                self.server.owner(connection)
+            except Refused as refused:
+                await refused.response(connection)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _is_url(value: str) -> bool:
@@ -239,7 +299,7 @@ def _is_url(value: str) -> bool:
     return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in value)
 
 
-def independent_app(keys: Sequence[str], phase_s: float = 0.02) -> Starlette:
+def independent_app(keys: Sequence[str], phase_s: float = 0.02) -> ASGIApp:
     return Independent(keys, phase_s).app()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -64,9 +65,11 @@ EXAMPLES = list(SPEC.examples())
 
 
 def test_examples_cover_every_operation_and_the_webhook() -> None:
-    where = {location.split(" example ")[0].rsplit(" ", 1)[0] for location, _, _ in EXAMPLES}
+    heads = {location.split(" example ")[0].split(" application/")[0] for location, _, _ in EXAMPLES}
+    where = {head.rsplit(" ", 1)[0] for head in heads}
     expected = {f"{op.method} {op.path}" for op in [*SPEC.operations.values(), *SPEC.webhooks.values()]}
     assert where == expected
+    assert any(" application/problem+json example " in location for location, _, _ in EXAMPLES)
 
 
 @pytest.mark.parametrize(("location", "schema_name", "value"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
@@ -112,8 +115,13 @@ def test_inline_examples_found() -> None:
 @pytest.mark.parametrize(("location", "schema_name", "value"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_named_example_uses_only_declared_properties(location: str, schema_name: str, value: Any) -> None:
     # The schemas are open on purpose, so validation alone would not catch a misspelt example field.
-    declared = SPEC.schema(schema_name).get("properties", {})
-    assert sorted(set(value) - set(declared)) == []
+    schema = SPEC.schema(schema_name)
+    if schema.get("type") == "array":
+        schema, items = SPEC.resolve(schema["items"]), value
+    else:
+        items = [value]
+    for item in items:
+        assert sorted(set(item) - set(schema.get("properties", {}))) == []
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -149,10 +157,139 @@ def test_path_template_matches_path_parameters(op: Any) -> None:
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=[op.operation_id for op in OPERATIONS])
-def test_every_response_with_a_body_is_json(op: Any) -> None:
+def test_every_response_with_a_body_is_json_or_the_event_stream(op: Any) -> None:
     for code, response in op.responses.items():
-        content = SPEC.resolve(response).get("content", {})
-        assert set(content) <= {"application/json"}, code
+        content = set(SPEC.resolve(response).get("content", {}))
+        if code.startswith("2"):
+            allowed = {"text/event-stream"} if op.operation_id == "streamTask" else {"application/json"}
+            assert content <= allowed, code
+        else:  # every error in both versions (rule error-shape)
+            assert content == {"application/json", "application/problem+json"}, code
+            assert SPEC.version_schema_name(op.operation_id, code, None) == "Error"
+            assert SPEC.version_schema_name(op.operation_id, code, "1") == "Error"
+            assert SPEC.version_schema_name(op.operation_id, code, "2") == "Problem"
+
+
+# --- versions (rules version-shape, error-shape) --------------------------------------------------
+@pytest.mark.parametrize("op", OPERATIONS, ids=[op.operation_id for op in OPERATIONS])
+def test_every_operation_takes_the_version_header(op: Any) -> None:
+    headers = [p for p in parameters(op.definition) if p["in"] == "header"]
+    assert "X-API-Version" in [p["name"] for p in headers]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=[op.operation_id for op in OPERATIONS])
+def test_every_json_success_documents_both_versions(op: Any) -> None:
+    for code in op.status_codes():
+        if not code.startswith("2") or SPEC.response_schema_name(op.operation_id, code) is None:
+            continue
+        bare, wrapped = (SPEC.version_schema_name(op.operation_id, code, v) for v in ("2", "1"))
+        assert bare == SPEC.response_schema_name(op.operation_id, code)
+        assert wrapped is not None and wrapped != bare
+        envelope = SPEC.schema(wrapped)
+        assert envelope["required"] == ["success", "status", "data"]
+        assert envelope["properties"]["data"] == {"$ref": f"#/components/schemas/{bare}"}
+        assert SPEC.version_schema_name(op.operation_id, code, None) == wrapped  # no header: version 1
+
+
+def test_version_lookups_of_bodies_without_json() -> None:
+    assert SPEC.version_schema_name("endSession", "204", "2") is None
+    assert SPEC.version_schema_name("streamTask", "200", None) is None
+    assert SPEC.response_media_types("streamTask", "200") == ("text/event-stream",)
+    assert SPEC.version_branches("Task") == {}
+
+
+VERSIONED = [(loc, name, value) for loc, name, value in EXAMPLES if SPEC.schema(name).get("x-api-version") == "1"]
+
+
+def test_both_versions_have_examples() -> None:
+    names = {name for _, name, _ in VERSIONED}
+    assert {"TaskEnvelope", "CancelResultEnvelope", "SessionEnvelope", "SessionListEnvelope", "Error"} <= names
+    assert "Problem" not in names
+
+
+@pytest.mark.parametrize(("location", "schema_name", "value"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_the_two_shapes_of_a_body_exclude_each_other(location: str, schema_name: str, value: Any) -> None:
+    """A body valid in one version is invalid in the other: the oneOf of each success picks one."""
+    for response_name in ("TaskResponse", "CancelResultResponse", "SessionResponse", "SessionListResponse"):
+        branches = set(SPEC.version_branches(response_name).values())
+        if schema_name in branches:
+            (other,) = branches - {schema_name}
+            assert SPEC.validate(other, value) != []
+            assert SPEC.validate(response_name, value) == []
+
+
+ERROR_EXAMPLES = [
+    (location, name, value) for location, name, value in EXAMPLES if name in ("Error", "Problem")
+]
+
+
+@pytest.mark.parametrize(("location", "schema_name", "value"), ERROR_EXAMPLES, ids=[e[0] for e in ERROR_EXAMPLES])
+def test_error_examples_carry_their_status_and_a_documented_code(location: str, schema_name: str, value: Any) -> None:
+    status = int(location.split(" ")[2])
+    assert value["status"] == status  # rule error-body-status
+    code = value["error"]["code"] if schema_name == "Error" else value["type"].rsplit("/", 1)[-1]  # problem-type-code
+    codes = {**SPEC.rule("error-code-status").params["codes"], **SPEC.rule("session-errors").params["codes"]}
+    assert codes[code] == status  # rules error-code-status, session-errors
+
+
+def test_each_problem_example_is_its_version_1_example() -> None:
+    by_place: dict[tuple[str, str], dict[str, Any]] = {}
+    for location, name, value in ERROR_EXAMPLES:
+        where, example = location.split(" example ")
+        by_place.setdefault((where.removesuffix(" application/problem+json"), example), {})[name] = value
+    assert by_place
+    for place, pair in by_place.items():
+        assert set(pair) == {"Error", "Problem"}, place
+        assert pair["Problem"]["type"].endswith("/" + pair["Error"]["error"]["code"]), place
+        assert pair["Problem"]["detail"] == pair["Error"]["error"]["message"], place
+
+
+# --- rate limits, the stream, sessions ------------------------------------------------------------
+@pytest.mark.parametrize("op", OPERATIONS, ids=[op.operation_id for op in OPERATIONS])
+def test_rate_limit_headers_on_limited_successes_and_every_429(op: Any) -> None:
+    limited = SPEC.rule("rate-limit-headers").applies_to
+    names = set(SPEC.rule("rate-limit-headers").params["headers"])
+    for code, response in op.responses.items():
+        headers = SPEC.resolve(response).get("headers", {})
+        wanted = code == "429" or (code == "200" and op.operation_id in limited)
+        assert (names <= set(headers)) is wanted, code
+        for name in names & set(headers):
+            assert SPEC.resolve(headers[name])["required"] is True
+    if "429" in op.responses:
+        assert "Retry-After" in SPEC.resolve(op.responses["429"])["headers"]
+
+
+def test_stream_events_name_their_schemas() -> None:
+    media = SPEC.resolve(SPEC.operation("streamTask").responses["200"])["content"]["text/event-stream"]
+    events = media["x-sse-events"]
+    assert list(events) == SPEC.rule("stream-events").params["events"]
+    assert SPEC.resolve(events["update"]) == SPEC.schema("TaskUpdate")
+    example = media["examples"]["documented"]["value"]
+    blocks = [b for b in example.strip().split("\n\n") if b]
+    parsed = [dict(line.split(": ", 1) for line in block.splitlines()) for block in blocks]
+    assert [p["event"] for p in parsed] == ["update", "update", "done"]
+    assert all(p.get("id") for p in parsed)  # rule stream-event-ids
+    for p in parsed:
+        data = json.loads(p["data"])
+        assert SPEC.validate("TaskUpdate", data) == [] if p["event"] == "update" else data == {}
+
+
+@pytest.mark.parametrize("operation_id", ["listSessions", "getSession", "keepaliveSession", "endSession"])
+def test_session_operations_name_their_scope(operation_id: str) -> None:
+    wanted = SPEC.rule("session-scopes").params["scopes"][operation_id]
+    assert SPEC.operation(operation_id).definition["security"] == [{"bearerAuth": [wanted]}]
+
+
+def test_session_idle_timeout_default_is_the_run_requests() -> None:
+    default = SPEC.rule("session-idle-timeout-default").params["default"]
+    assert SPEC.schema("RunRequest")["properties"]["session_timeout"]["default"] == default
+    bounds = SPEC.rule("session-timeout-bounds").params
+    session_timeout = SPEC.schema("Session")["properties"]["idle_timeout"]
+    assert (session_timeout["minimum"], session_timeout["maximum"]) == (bounds["minimum"], bounds["maximum"])
+
+
+# Provenance (every rule's source, every x-source's shape, every quote on its page) is
+# tests/spec/test_sources.py's, through the one quote check of spec/sources.py.
 
 
 # --- links --------------------------------------------------------------------------------------
@@ -186,7 +323,7 @@ def test_link_reaches_an_operation_with_its_parameters(where: str, schema_name: 
     for expression in link["parameters"].values():
         assert expression.startswith("$response.body#/")
         field = expression.removeprefix("$response.body#/")
-        assert field in SPEC.schema(schema_name)["required"]
+        assert field in SPEC.required(schema_name)  # at the top or in an allOf part (a convention's)
 
 
 # --- TaskStatus ---------------------------------------------------------------------------------
@@ -384,10 +521,29 @@ def test_operations_and_webhooks() -> None:
 
 
 def test_response_schema_name() -> None:
-    assert SPEC.response_schema_name("runTask", "200") == "Task"
+    assert SPEC.response_schema_name("runTask", "200") == "Task"  # the bare object of TaskResponse
     assert SPEC.response_schema_name("cancelTask", "200") == "CancelResult"
+    assert SPEC.response_schema_name("getSession", "200") == "Session"
+    assert SPEC.response_schema_name("listSessions", "200") == "SessionList"
     assert SPEC.response_schema_name("getTask", "404") == "Error"
     assert SPEC.response_schema_name("getTask", "599") is None
+    assert SPEC.response_schema_name("endSession", "204") is None
+    assert SPEC.response_schema_name("streamTask", "200") is None
+
+
+def test_version_schema_name() -> None:
+    assert SPEC.version_schema_name("runTask", "200", "2") == "Task"
+    assert SPEC.version_schema_name("runTask", "200", "1") == "TaskEnvelope"
+    assert SPEC.version_schema_name("runTask", "200", None) == "TaskEnvelope"
+    assert SPEC.version_schema_name("runTask", "404", "2") == "Problem"
+    assert SPEC.version_schema_name("runTask", "404", None) == "Error"
+    assert SPEC.version_schema_name("runTask", "404", "7") is None  # no such version documented
+
+
+def test_required_folds_in_the_allof_parts() -> None:
+    assert SPEC.required("Task") == tuple(SPEC.schema("Task")["required"])
+    # a session's fields are a convention's: required in the part that carries its x-source
+    assert "id" in SPEC.required("Session") and "required" not in SPEC.schema("Session")
 
 
 def test_schema_and_resolve() -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from infsh_harness import defaults
 from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
+from infsh_harness.drift.conflicts import ConflictError, conflict_findings
 from infsh_harness.drift.diff import diff
 from infsh_harness.drift.har import HarError, load_har
 from infsh_harness.drift.model import DriftReport, Severity
@@ -63,6 +64,11 @@ def add_parser(subparsers: Any) -> None:
         choices=[s.value for s in Severity],
         default="info",
         help="least severity of a new finding that fails the run (default info: any)",
+    )
+    p.add_argument(
+        "--fail-on-doc-conflicts",
+        action="store_true",
+        help="also fail when the documentation's pages contradict each other (default: report them only)",
     )
     p.add_argument("--no-probe", action="store_true", help="only diff the HAR files")
     p.add_argument(
@@ -183,7 +189,7 @@ def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], l
 def main(args: argparse.Namespace) -> int:
     try:
         return _main(args)
-    except (UsageError, SpecError, HarError, BaselineError, ProbeError, OSError) as exc:
+    except (UsageError, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
         print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
         return 2
 
@@ -206,7 +212,10 @@ def _main(args: argparse.Namespace) -> int:
         count = write_baseline(Path(args.baseline), findings)
         print(f"drift: wrote {count} accepted findings to {args.baseline}")
         return 0
-    report = DriftReport(tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources))
+    report = DriftReport(
+        tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources),
+        conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts,
+    )  # fmt: skip
     # the page (html) is built from drift.json, so asking for it writes that too
     files = [f for f in FORMATS if f in formats or (f == "json" and "html" in formats)]
     written = write_reports(report, Path(args.out), files)
@@ -218,7 +227,7 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"drift: {summary['findings']} findings, {summary['new']} new, {summary['failing']} failing "
         f"({', '.join(f'{n} {s}' for s, n in summary['by_severity'].items())}); "
-        f"{len(observations)} observations"
+        f"{len(observations)} observations; {summary['doc_conflicts']} documentation conflicts"
     )
     for path in written:
         print(f"report: {path}")

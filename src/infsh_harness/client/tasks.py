@@ -1,47 +1,45 @@
 """Sync and async clients for the documented Tasks API (``openapi/tasks.yaml``).
 
-``TasksClient`` and ``AsyncTasksClient`` share one core: paths and methods come from the spec's
-operations, every 2xx body is checked against the schema the spec names for it, and every failure
-is one of the errors of ``infsh_harness.client.errors``. Configuration is explicit (no environment reads)::
+``TasksClient`` and ``AsyncTasksClient`` share one core (:mod:`.core`): paths and methods come from
+the spec's operations, every 2xx body is checked against the schema the spec names for it in the
+client's API version, and every failure is one of the errors of ``infsh_harness.client.errors``.
+Configuration is explicit (no environment reads)::
 
     with TasksClient("http://127.0.0.1:8080", api_key="inf_test_key") as client:
         task = client.run("infsh/sleep", {"seconds": 1}, wait=False)
         task = client.wait_for_terminal(task.id, deadline=10)
+        for event in client.stream(task.id):
+            ...
 
-``transport=`` takes any httpx transport (``httpx.MockTransport``, an ASGI transport, ...), and
-``sleep=``/``clock=`` let tests drive ``wait_for_terminal`` without waiting.
+``api_version="2"`` (the default) sends ``X-API-Version: 2``, as the official clients do, and reads
+bare objects and RFC 9457 errors; ``api_version="1"`` sends no header, the documented way to get
+version 1, and unwraps its bodies. ``transport=`` takes any httpx transport (``httpx.MockTransport``,
+an ASGI transport, ...), and ``sleep=``/``clock=`` let tests drive ``wait_for_terminal`` without waiting.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import anyio
 import httpx
+from httpx_sse import EventSource
 
-from infsh_harness._version import __version__
-from infsh_harness.client.errors import (
-    APIError,
-    ProtocolError,
-    RateLimitError,
-    TransportError,
-    TransportTimeout,
-    WaitTimeout,
-    api_error_class,
-    parse_retry_after,
-)
-from infsh_harness.http.calls import Call, CallBuilder
+from infsh_harness.client.core import Core, run_options
+from infsh_harness.client.results import CancelResult, Session, StreamEvent, Task, WebhookPayload, parse_webhook
+from infsh_harness.http.calls import Call
 from infsh_harness.spec import Spec, load_spec
 
 __all__ = [
+    "DEFAULT_API_VERSION",
     "DEFAULT_TIMEOUT",
     "AsyncTasksClient",
     "CancelResult",
+    "Session",
+    "StreamEvent",
     "Task",
     "TasksClient",
     "WebhookPayload",
@@ -49,255 +47,10 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 30.0
-_JSON = "application/json"
-_REDACTED = "[redacted]"
-_WEBHOOK_SCHEMA = "WebhookPayload"
+# what the official clients send: the modern format (bare objects, RFC 9457 errors)
+DEFAULT_API_VERSION = "2"
 
 TimeoutTypes = float | httpx.Timeout | None
-
-
-# --- typed results ------------------------------------------------------------------------------
-# Each keeps the whole body in ``raw`` so fields the typed view does not name survive.
-
-
-class _Result:
-    """A typed view of one response body: named fields, ``status`` as an int, the rest in ``raw``."""
-
-    status: int
-    spec: Spec
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any], spec: Spec | None = None) -> Self:
-        """Build from a body already valid against the result's schema: the fields without a
-        default are required there, the others optional. ``spec`` (default: the packaged one)
-        says which statuses are terminal and what they are called."""
-        spec = spec or load_spec()
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name == "raw":
-                values["raw"] = dict(body)
-            elif f.name == "spec":
-                values["spec"] = spec
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                values[f.name] = body[f.name]
-            else:
-                values[f.name] = body.get(f.name)
-        values["status"] = int(values["status"])
-        return cls(**values)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in self.spec.terminal_statuses
-
-    @property
-    def status_name(self) -> str | None:
-        info = self.spec.status_info(self.status)
-        return info.varname if info else None
-
-
-@dataclass(frozen=True)
-class Task(_Result):
-    """A task as ``POST /run`` and ``GET /tasks/{id}`` return it."""
-
-    id: str
-    status: int
-    input: Mapping[str, Any]
-    created_at: str
-    output: Mapping[str, Any] | None = None
-    error: str | None = None
-    session_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class CancelResult(_Result):
-    """The answer to ``POST /tasks/{id}/cancel``."""
-
-    id: str
-    status: int
-    cancelled: bool
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class WebhookPayload(_Result):
-    """The body POSTed to a run's ``webhook`` URL once the task is terminal."""
-
-    id: str
-    status: int
-    created_at: str
-    updated_at: str
-    output: Mapping[str, Any] | None = None
-    error: str | None = None
-    session_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    spec: Spec = field(default_factory=load_spec, repr=False, compare=False)
-
-
-def parse_webhook(body: bytes | str | Mapping[str, Any], spec: Spec | None = None) -> WebhookPayload:
-    """Read a webhook delivery's body; ``ProtocolError`` if it is not JSON or breaks ``WebhookPayload``."""
-    spec = spec or load_spec()
-    if isinstance(body, bytes | str):
-        try:
-            body = _loads(body)
-        except ValueError as exc:
-            raise ProtocolError(f"webhook body is not JSON: {exc}", problems=(str(exc),)) from None
-    problems = tuple(spec.validate(_WEBHOOK_SCHEMA, body))
-    if problems:
-        raise ProtocolError(f"webhook body breaks {_WEBHOOK_SCHEMA}: {problems[0]}", problems=problems)
-    assert isinstance(body, Mapping)  # the schema says object
-    return WebhookPayload.from_json(body, spec)
-
-
-def _loads(text: bytes | str) -> Any:
-    """Strict JSON: ``NaN`` and ``Infinity`` are not JSON."""
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-# --- the shared core: requests out, results or errors in ----------------------------------------
-
-
-class _Core:
-    """What both clients do apart from I/O: build calls, read responses, name errors."""
-
-    def __init__(self, spec: Spec, api_key: str | None, api_version: str | None) -> None:
-        self.spec = spec
-        self._api_key = api_key
-        self.calls = CallBuilder(spec, api_key=api_key, api_version=api_version)
-
-    @staticmethod
-    def headers(extra: Mapping[str, str] | None) -> dict[str, str]:
-        """The headers every request of the client carries (the key is added per call)."""
-        return {"User-Agent": f"infsh-harness/{__version__}", **(extra or {})}
-
-    def call(self, operation_id: str, task_id: str) -> Call:
-        if not task_id:
-            raise ValueError("task_id must not be empty")
-        return self.calls.operation(operation_id, path_params={"id": task_id})
-
-    def run_call(
-        self,
-        app: str,
-        input: Mapping[str, Any],
-        *,
-        wait: bool,
-        optional: Mapping[str, Any],
-    ) -> Call:
-        body: dict[str, Any] = {"app": app, "input": dict(input)}
-        body.update({name: value for name, value in optional.items() if value is not None})
-        return self.calls.run(body, wait=None if wait else False)  # the documented default is to wait
-
-    # --- responses ----------------------------------------------------------------------------
-    def decode(self, call: Call, response: httpx.Response) -> Mapping[str, Any]:
-        """The valid JSON body of a 2xx answer, or the error it deserves."""
-        if not response.is_success:
-            raise self.api_error(call, response)
-        status = str(response.status_code)
-        schema = self.spec.response_schema_name(call.operation_id, status) if call.operation_id else None
-        if schema is None:
-            raise self._protocol(f"{call.operation_id} answered undocumented status {status}", response)
-        body = self._json_body(response)
-        problems = tuple(self.spec.validate(schema, body))
-        if problems:
-            raise self._protocol(f"{call.operation_id} {status} body breaks {schema}", response, problems)
-        assert isinstance(body, Mapping)  # every response schema is an object
-        return body
-
-    def _json_body(self, response: httpx.Response) -> Any:
-        media_type = _media_type(response)
-        if media_type != _JSON:
-            raise self._protocol(f"content type is {media_type or 'missing'}, not {_JSON}", response)
-        try:
-            return _loads(response.content)
-        except ValueError as exc:
-            raise self._protocol(f"body is not valid JSON: {exc}", response) from None
-
-    def _protocol(self, message: str, response: httpx.Response, problems: tuple[str, ...] = ()) -> ProtocolError:
-        request = response.request
-        text = f"{request.method} {request.url.path} -> {response.status_code}: {message}"
-        if problems:
-            text += f": {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
-        problems = problems or (message,)
-        return ProtocolError(self.redact(text), problems=tuple(map(self.redact, problems)), response=response)
-
-    def api_error(self, call: Call, response: httpx.Response) -> APIError:
-        message, code, problems = self._error_body(call, response)
-        cls = api_error_class(response.status_code)
-        kwargs: dict[str, Any] = {
-            "status_code": response.status_code,
-            "code": code,
-            "response": response,
-            "body_problems": problems,
-        }
-        if issubclass(cls, RateLimitError):
-            kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-        return cls(message, **kwargs)
-
-    def _error_body(self, call: Call, response: httpx.Response) -> tuple[str, str | None, tuple[str, ...]]:
-        """``(message, code, body_problems)``; an unreadable body still gives a message."""
-        fallback = response.reason_phrase or f"HTTP {response.status_code}"
-        status = str(response.status_code)
-        documented = self.spec.response_schema_name(call.operation_id, status) if call.operation_id else None
-        schema = documented or "Error"
-        try:
-            body = self._json_body(response)
-        except ProtocolError as exc:
-            return self.redact(fallback), None, exc.problems
-        problems = tuple(map(self.redact, self.spec.validate(schema, body)))
-        if not isinstance(body, Mapping):
-            return self.redact(fallback), None, problems
-        message, code = body.get("error"), body.get("code")
-        return (
-            self.redact(message if isinstance(message, str) and message else fallback),
-            self.redact(code) if isinstance(code, str) else None,
-            problems,
-        )
-
-    def transport_error(self, exc: httpx.TransportError) -> TransportError:
-        request = exc.request
-        cls = TransportTimeout if isinstance(exc, httpx.TimeoutException) else TransportError
-        text = f"{request.method} {request.url}: {type(exc).__name__}: {exc}"
-        return cls(self.redact(text), method=request.method, url=self.redact(str(request.url)))
-
-    def decoding_error(self, exc: httpx.DecodingError) -> ProtocolError:
-        text = self.redact(f"response body could not be decoded: {exc}")
-        return ProtocolError(text, problems=(text,))
-
-    def wait_timeout(self, task: Task, waited: float) -> WaitTimeout:
-        text = f"task {task.id} is not terminal after {waited:.2f} s (last status {task.status})"
-        return WaitTimeout(self.redact(text), task=task, waited=waited)
-
-    def redact(self, text: str) -> str:
-        return text.replace(self._api_key, _REDACTED) if self._api_key else text
-
-
-def _media_type(response: httpx.Response) -> str:
-    media_type: str = response.headers.get("Content-Type", "")
-    return media_type.split(";", 1)[0].strip().lower()
-
-
-def _run_options(
-    setup: Mapping[str, Any] | None,
-    infra: str | None,
-    workers: Sequence[str] | None,
-    webhook: str | None,
-    session: str | None,
-    session_timeout: float | None,
-) -> dict[str, Any]:
-    return {
-        "setup": dict(setup) if setup is not None else None,
-        "infra": infra,
-        "workers": list(workers) if workers is not None else None,
-        "webhook": webhook,
-        "session": session,
-        "session_timeout": session_timeout,
-    }
 
 
 @dataclass(frozen=True)
@@ -326,8 +79,12 @@ class _Backoff:
             delay = min(delay * self.factor, self.max_interval)
 
 
-def _client_repr(client: object, base_url: httpx.URL) -> str:
-    return f"{type(client).__name__}(base_url={str(base_url)!r})"
+def _client_repr(client: object, base_url: httpx.URL, version: str) -> str:
+    return f"{type(client).__name__}(base_url={str(base_url)!r}, api_version={version!r})"
+
+
+def _sessions(body: Any, spec: Spec) -> list[Session]:
+    return [Session.from_json(item, spec) for item in body]
 
 
 # --- the clients --------------------------------------------------------------------------------
@@ -345,11 +102,11 @@ class TasksClient:
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         spec: Spec | None = None,
-        api_version: str | None = None,
+        api_version: str | None = DEFAULT_API_VERSION,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._core = _Core(spec or load_spec(), api_key, api_version)
+        self._core = Core(spec or load_spec(), api_key, api_version)
         self._http = httpx.Client(
             base_url=base_url, timeout=timeout, transport=transport, headers=self._core.headers(headers)
         )
@@ -358,8 +115,13 @@ class TasksClient:
 
     parse_webhook = staticmethod(parse_webhook)
 
+    @property
+    def api_version(self) -> str:
+        """The API version the client speaks: ``"1"`` or ``"2"``."""
+        return self._core.version
+
     def __repr__(self) -> str:
-        return _client_repr(self, self._http.base_url)
+        return _client_repr(self, self._http.base_url, self._core.version)
 
     def __enter__(self) -> Self:
         return self
@@ -370,7 +132,7 @@ class TasksClient:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, call: Call) -> Mapping[str, Any]:
+    def _send(self, call: Call) -> Any:
         try:
             response = self._http.request(
                 call.method, call.path, params=call.params, headers=call.headers, content=call.content
@@ -395,7 +157,7 @@ class TasksClient:
         session_timeout: float | None = None,
     ) -> Task:
         """``POST /run``: start ``app`` on ``input``; with ``wait=True`` the server answers once it ends."""
-        options = _run_options(setup, infra, workers, webhook, session, session_timeout)
+        options = run_options(setup, infra, workers, webhook, session, session_timeout)
         call = self._core.run_call(app, input, wait=wait, optional=options)
         return Task.from_json(self._send(call), self._core.spec)
 
@@ -406,6 +168,40 @@ class TasksClient:
     def cancel(self, task_id: str) -> CancelResult:
         """``POST /tasks/{id}/cancel``."""
         return CancelResult.from_json(self._send(self._core.call("cancelTask", task_id)), self._core.spec)
+
+    def stream(self, task_id: str, *, last_event_id: str | None = None) -> Iterator[StreamEvent]:
+        """``GET /tasks/{id}/stream``: the task's events as they come, until the server closes the
+        stream (after ``done``). To resume after a broken connection, call again with the ``id`` of
+        the last event received as ``last_event_id`` (sent as ``Last-Event-ID``). The request is
+        sent, and its errors raised, when iteration starts; closing the iterator closes the connection."""
+        call = self._core.stream_call(task_id, last_event_id)
+        try:
+            with self._http.stream(call.method, call.path, params=call.params, headers=call.headers) as response:
+                if not response.is_success:
+                    response.read()
+                self._core.check_stream(call, response)
+                for sse in EventSource(response).iter_sse():
+                    yield self._core.stream_event(sse, response)
+        except httpx.TransportError as exc:
+            raise self._core.transport_error(exc) from exc
+        except httpx.DecodingError as exc:
+            raise self._core.decoding_error(exc) from exc
+
+    def list_sessions(self) -> list[Session]:
+        """``GET /sessions``: the active sessions of the key's team."""
+        return _sessions(self._send(self._core.calls.list_sessions()), self._core.spec)
+
+    def get_session(self, session_id: str) -> Session:
+        """``GET /sessions/{id}``."""
+        return Session.from_json(self._send(self._core.call("getSession", session_id)), self._core.spec)
+
+    def keepalive(self, session_id: str) -> Session:
+        """``POST /sessions/{id}/keepalive``: reset the idle timer without running the app."""
+        return Session.from_json(self._send(self._core.call("keepaliveSession", session_id)), self._core.spec)
+
+    def end_session(self, session_id: str) -> None:
+        """``DELETE /sessions/{id}``: release the worker and mark the session ended (204)."""
+        self._send(self._core.call("endSession", session_id))
 
     def wait_for_terminal(
         self,
@@ -446,11 +242,11 @@ class AsyncTasksClient:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         spec: Spec | None = None,
-        api_version: str | None = None,
+        api_version: str | None = DEFAULT_API_VERSION,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._core = _Core(spec or load_spec(), api_key, api_version)
+        self._core = Core(spec or load_spec(), api_key, api_version)
         self._http = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport, headers=self._core.headers(headers)
         )
@@ -459,8 +255,12 @@ class AsyncTasksClient:
 
     parse_webhook = staticmethod(parse_webhook)
 
+    @property
+    def api_version(self) -> str:
+        return self._core.version
+
     def __repr__(self) -> str:
-        return _client_repr(self, self._http.base_url)
+        return _client_repr(self, self._http.base_url, self._core.version)
 
     async def __aenter__(self) -> Self:
         return self
@@ -471,7 +271,7 @@ class AsyncTasksClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _send(self, call: Call) -> Mapping[str, Any]:
+    async def _send(self, call: Call) -> Any:
         try:
             response = await self._http.request(
                 call.method, call.path, params=call.params, headers=call.headers, content=call.content
@@ -496,7 +296,7 @@ class AsyncTasksClient:
         session_timeout: float | None = None,
     ) -> Task:
         """``POST /run``; see ``TasksClient.run``."""
-        options = _run_options(setup, infra, workers, webhook, session, session_timeout)
+        options = run_options(setup, infra, workers, webhook, session, session_timeout)
         call = self._core.run_call(app, input, wait=wait, optional=options)
         return Task.from_json(await self._send(call), self._core.spec)
 
@@ -507,6 +307,37 @@ class AsyncTasksClient:
     async def cancel(self, task_id: str) -> CancelResult:
         """``POST /tasks/{id}/cancel``."""
         return CancelResult.from_json(await self._send(self._core.call("cancelTask", task_id)), self._core.spec)
+
+    async def stream(self, task_id: str, *, last_event_id: str | None = None) -> AsyncIterator[StreamEvent]:
+        """``GET /tasks/{id}/stream``; see ``TasksClient.stream``."""
+        call = self._core.stream_call(task_id, last_event_id)
+        try:
+            async with self._http.stream(call.method, call.path, params=call.params, headers=call.headers) as response:
+                if not response.is_success:
+                    await response.aread()
+                self._core.check_stream(call, response)
+                async for sse in EventSource(response).aiter_sse():
+                    yield self._core.stream_event(sse, response)
+        except httpx.TransportError as exc:
+            raise self._core.transport_error(exc) from exc
+        except httpx.DecodingError as exc:
+            raise self._core.decoding_error(exc) from exc
+
+    async def list_sessions(self) -> list[Session]:
+        """``GET /sessions``."""
+        return _sessions(await self._send(self._core.calls.list_sessions()), self._core.spec)
+
+    async def get_session(self, session_id: str) -> Session:
+        """``GET /sessions/{id}``."""
+        return Session.from_json(await self._send(self._core.call("getSession", session_id)), self._core.spec)
+
+    async def keepalive(self, session_id: str) -> Session:
+        """``POST /sessions/{id}/keepalive``."""
+        return Session.from_json(await self._send(self._core.call("keepaliveSession", session_id)), self._core.spec)
+
+    async def end_session(self, session_id: str) -> None:
+        """``DELETE /sessions/{id}``."""
+        await self._send(self._core.call("endSession", session_id))
 
     async def wait_for_terminal(
         self,

@@ -1,9 +1,11 @@
 """``diff(spec, observations) -> findings``: pure, no I/O, the same answer for the same input.
 
 Each observation is matched to a documented operation (or named undocumented); its status, content
-type and body are compared with what the spec documents; the probe's scenario tags add the
-behaviour the documentation promises (a default run waits, a cancel cancels, one webhook per task).
-The raw findings are then merged into one per distinct drift.
+type and body are compared with what the spec documents for the API version the request asked for
+(``X-API-Version``; none: version 1, the wrapped bodies; ``2``: the bare ones and problem details);
+the probe's scenario tags add the behaviour the documentation promises (a default run waits, a
+cancel cancels, one webhook per task, a stream ends once its task is terminal). The raw findings
+are then merged into one per distinct drift.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from infsh_harness.drift.model import Finding, Kind, Location, merge
 from infsh_harness.drift.rules import RuleIssue, body_rule_issues, scenario_issues
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_RUNS, task_document
 from infsh_harness.drift.shape import ShapeIssue, compare, find_envelope, sketch
+from infsh_harness.drift.stream import EVENT_STREAM, stream_issues
+from infsh_harness.http.calls import API_VERSION_HEADER
 from infsh_harness.http.observation import Observation, is_json_media_type
-from infsh_harness.rules import predicates
-from infsh_harness.spec import Operation, Spec
+from infsh_harness.rules import exchange, predicates
+from infsh_harness.spec import DEFAULT_API_VERSION, Operation, Spec
 
-__all__ = ["diff", "unwrap"]
+__all__ = ["diff", "request_version", "unwrap"]
 
 # answers that say a request reached no operation: not evidence of an undocumented one in use
 _NOT_SERVED = frozenset({404, 405, 501})
@@ -115,8 +119,89 @@ def _json_schema(content: Mapping[str, Any], media: str = "application/json") ->
     return None
 
 
-def _success_schema(spec: Spec, op: Operation, status: int) -> Any:
+def _dto_schema(spec: Spec, op: Operation, status: int) -> Any:
+    """The schema of the object an answer carries (bare in version 2, ``data`` in version 1)."""
+    name = spec.response_schema_name(op.operation_id, str(status))
+    if name is not None:
+        return {"$ref": f"#/components/schemas/{name}"}
     return _json_schema(_content(spec, _documented_response(spec, op, status) or {}))
+
+
+# --- versions ----------------------------------------------------------------------------------
+_OTHER_VERSION = {"1": "2", "2": "1"}
+
+
+def request_version(obs: Observation) -> str:
+    """The API version a request asked for: ``X-API-Version`` when it names a documented one, else
+    version 1, the default (the rule engine's reading, :func:`~infsh_harness.rules.exchange.request_version`)."""
+    return exchange.request_version(obs) or DEFAULT_API_VERSION
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _has_shape(spec: Spec, name: str, body: Any) -> bool:
+    """``body`` is built like schema ``name``: an object with every field it requires (what is inside
+    them is the shape diff's business)."""
+    schema = spec.schema(name)
+    if schema.get("type") == "array":
+        return isinstance(body, list)
+    required = spec.required(name)
+    return isinstance(body, Mapping) and bool(required) and all(key in body for key in required)
+
+
+def _media_of(spec: Spec, op: Operation, status: int, name: str) -> str | None:
+    """The media type under which the response documents schema ``name`` (directly or in a oneOf)."""
+    for media in spec.response_media_types(op.operation_id, str(status)):
+        ref = _content(spec, _documented_response(spec, op, status) or {})[media].get("schema", {}).get("$ref", "")
+        held = ref.rsplit("/", 1)[-1]
+        if held == name or name in spec.version_branches(held).values():
+            return media
+    return None
+
+
+def _version_schema(spec: Spec, s: _Seen, where: Location) -> Generator[Finding, None, Any]:
+    """The schema to compare an answer's JSON body with, for the version its request asked for;
+    yields a ``version-shape`` finding when the answer has the other version's shape or media type
+    (and then compares it with that shape, so drift inside it still shows). ``None``: the response
+    documents no versions."""
+    op, obs = s.operation, s.obs
+    assert op is not None
+    version = request_version(obs)
+    code = str(obs.status_code)
+    expected = spec.version_schema_name(op.operation_id, code, version)
+    other = spec.version_schema_name(op.operation_id, code, _OTHER_VERSION[version])
+    if expected is None or other is None or expected == other or not obs.body_is_json:
+        return None
+    asked = f"X-API-Version: {version}" if API_VERSION_HEADER in obs.request_headers else "no X-API-Version"
+    if not _has_shape(spec, expected, obs.body) and _has_shape(spec, other, obs.body):
+        yield s.finding(
+            Kind.VERSION_SHAPE, where, f"version {version} ({asked}): {_shape_name(spec, expected)}",
+            f"version {_OTHER_VERSION[version]}'s {_shape_name(spec, other)}", key=f"v{version}:{other}",
+            rule="version-shape" if "version-shape" in spec.rules else None,
+        )  # fmt: skip
+        return _ref(other)
+    media = _media_of(spec, op, obs.status_code, expected)
+    if (
+        media is not None
+        and obs.content_type != media
+        and obs.content_type == _media_of(spec, op, obs.status_code, other)
+    ):
+        yield s.finding(
+            Kind.VERSION_SHAPE, where, f"version {version} ({asked}): {media}", obs.content_type,
+            key=f"v{version}:media", rule="error-shape" if "error-shape" in spec.rules else None,
+        )  # fmt: skip
+    return _ref(expected)
+
+
+def _shape_name(spec: Spec, name: str) -> str:
+    schema = spec.schema(name)
+    if schema.get("x-api-version") == "1" and "data" in schema.get("properties", {}):
+        return f"{name}, the object wrapped as {{success, status, data}}"
+    if name == "Problem" or schema.get("x-api-version") == "2":
+        return f"{name}, RFC 9457 problem details"
+    return f"{name}, the bare object"
 
 
 def unwrap(spec: Spec, schema: Any, body: Any) -> tuple[Any, str]:
@@ -170,9 +255,7 @@ def _missing_operations(spec: Spec, seen: list[_Seen]) -> dict[str, Finding]:
         scenario = SCENARIOS.get(s.obs.scenario or "")
         wanted_success = scenario is not None and scenario.expects_success
         unrouted = s.obs.status_code == 405 or (
-            s.obs.status_code == 404
-            and wanted_success
-            and not _is_documented_answer(spec, s.operation, s.obs)
+            s.obs.status_code == 404 and wanted_success and not _is_documented_answer(spec, s.operation, s.obs)
         )
         if unrouted and s.operation.operation_id not in missing:
             where = Location(s.endpoint, s.operation.operation_id)
@@ -186,9 +269,7 @@ def _undocumented_operation(spec: Spec, s: _Seen) -> Finding:
     path = s.endpoint.split(" ", 1)[1]
     allowed = spec.allowed_methods(path)
     expected = f"{path} documents only {', '.join(allowed)}" if allowed else "no such operation in the spec"
-    return s.finding(
-        Kind.UNDOCUMENTED_OPERATION, Location(s.endpoint), expected, f"answered {_answer(s.obs)}"
-    )
+    return s.finding(Kind.UNDOCUMENTED_OPERATION, Location(s.endpoint), expected, f"answered {_answer(s.obs)}")
 
 
 # --- one response -----------------------------------------------------------------------------
@@ -211,10 +292,17 @@ def _response_findings(spec: Spec, s: _Seen) -> Iterator[Finding]:
     content = _content(spec, response)
     if not content or obs.method == "HEAD":
         return
-    schema = yield from _body_findings(spec, s, content, where, obs.body, obs.content_type, obs.body_is_json)
+    versioned = yield from _version_schema(spec, s, where)
+    schema = yield from _body_findings(
+        spec, s, content, where, obs.body, obs.content_type, obs.body_is_json, schema=versioned
+    )
+    if s.ok and obs.content_type == EVENT_STREAM and EVENT_STREAM in content and isinstance(obs.body, str):
+        resumed = obs.request_headers.get("last-event-id") or obs.query.get("last_event_id")
+        for rule, issue in stream_issues(spec, obs.body, resumed):
+            yield _rule_finding(s, where, issue, rule if rule in spec.rules else None)
     if schema is None or not s.ok or not obs.body_is_json:
         return
-    document, prefix = unwrap(spec, schema, obs.body)
+    document, prefix = unwrap(spec, _dto_schema(spec, op, obs.status_code), obs.body)
     issues = body_rule_issues(spec, op.operation_id, document, prefix)
     yield from (_rule_finding(s, where, i, i.key) for i in issues)
     if scenario is not None:
@@ -237,25 +325,29 @@ def _shape_finding(s: _Seen, where: Location, kind: Kind, json_path: str | None,
 
 
 def _body_findings(
-    spec: Spec, s: _Seen, content: Mapping[str, Any], where: Location, body: Any, media: str, is_json: bool
+    spec: Spec,
+    s: _Seen,
+    content: Mapping[str, Any],
+    where: Location,
+    body: Any,
+    media: str,
+    is_json: bool,
+    schema: Any = None,
 ) -> Generator[Finding, None, Any]:
-    """Content type and shape of one documented body; returns the schema it was compared with."""
+    """Content type and shape of one documented body; returns the schema it was compared with
+    (``schema``, when given, else the one documented for ``media``)."""
     if body is None:
         if not s.obs.body_truncated:
             yield _shape_finding(s, where, Kind.TYPE_MISMATCH, "$", "a JSON body", "an empty body", "empty")
         return None
     if media not in {m.lower() for m in content}:
         observed = media or "(no content type)"
-        yield _shape_finding(
-            s, where, Kind.UNDOCUMENTED_CONTENT_TYPE, None, " or ".join(content), observed, media
-        )
-    schema = _json_schema(content, media)
+        yield _shape_finding(s, where, Kind.UNDOCUMENTED_CONTENT_TYPE, None, " or ".join(content), observed, media)
+    schema = schema if schema is not None else _json_schema(content, media)
     if schema is None or (s.obs.body_truncated and not s.webhook):
         return None
     if not is_json:
-        yield _shape_finding(
-            s, where, Kind.TYPE_MISMATCH, "$", "a JSON document", f"text: {sketch(body)}", "text"
-        )
+        yield _shape_finding(s, where, Kind.TYPE_MISMATCH, "$", "a JSON document", f"text: {sketch(body)}", "text")
         return None
     for issue in _shape_issues(spec, schema, body):
         yield _shape_finding(s, where, issue.kind, issue.json_path, issue.expected, issue.observed, issue.key)
@@ -275,8 +367,7 @@ def _webhook_findings(spec: Spec, s: _Seen) -> Iterator[Finding]:
     if schema is not None:
         document, prefix = unwrap(spec, schema, body)
         yield from (
-            _rule_finding(s, where, i, i.key)
-            for i in body_rule_issues(spec, op.operation_id, document, prefix)
+            _rule_finding(s, where, i, i.key) for i in body_rule_issues(spec, op.operation_id, document, prefix)
         )
 
 
@@ -306,7 +397,7 @@ def _delivery_findings(spec: Spec, seen: list[_Seen]) -> Iterator[Finding]:
         if s.obs.scenario in WEBHOOK_RUNS and (task_id := _task_id(task_document(s.obs.body))):
             runs[task_id] = s
         if s.operation is not None:
-            document, _ = unwrap(spec, _success_schema(spec, s.operation, s.obs.status_code), s.obs.body)
+            document, _ = unwrap(spec, _dto_schema(spec, s.operation, s.obs.status_code), s.obs.body)
             if (task_id := _task_id(document)) and document.get("status") in spec.terminal_statuses:
                 final[task_id] = document["status"]
     for task_id, run in runs.items():

@@ -45,6 +45,8 @@ class Kind(StrEnum):
     ENVELOPE = "envelope"
     WEBHOOK_PAYLOAD = "webhook-payload"
     BEHAVIOUR = "behaviour"
+    VERSION_SHAPE = "version-shape"  # the answer has the other API version's shape
+    DOC_CONFLICT = "doc-conflict"  # the documentation's pages contradict each other (no server involved)
 
 
 SEVERITY_OF: Mapping[Kind, Severity] = {
@@ -54,7 +56,9 @@ SEVERITY_OF: Mapping[Kind, Severity] = {
     Kind.ENUM_VIOLATION: Severity.BREAKING,
     Kind.ENVELOPE: Severity.BREAKING,
     Kind.BEHAVIOUR: Severity.BREAKING,
+    Kind.VERSION_SHAPE: Severity.BREAKING,
     Kind.UNDOCUMENTED_STATUS: Severity.WARNING,
+    Kind.DOC_CONFLICT: Severity.WARNING,
     Kind.UNDOCUMENTED_CONTENT_TYPE: Severity.WARNING,
     Kind.FORMAT_MISMATCH: Severity.WARNING,
     Kind.NULLABILITY: Severity.WARNING,
@@ -161,19 +165,28 @@ def merge(findings: Iterable[Finding]) -> list[Finding]:
 
 @dataclass(frozen=True)
 class DriftReport:
-    """The findings of one run, judged against a baseline of accepted finding ids."""
+    """The findings of one run, judged against a baseline of accepted finding ids.
+
+    ``conflicts`` are where the documentation contradicts itself (``Kind.DOC_CONFLICT``): shown in
+    every report, apart from the server's drift, and failing the run only with ``fail_on_conflicts``.
+    """
 
     findings: tuple[Finding, ...]
     accepted: frozenset[str] = frozenset()
     fail_on: Severity = Severity.INFO
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    conflicts: tuple[Finding, ...] = ()
+    fail_on_conflicts: bool = False
 
     def is_new(self, finding: Finding) -> bool:
         return finding.id not in self.accepted
 
     def fails(self, finding: Finding) -> bool:
-        """New and at least as severe as ``fail_on``: this finding fails the run."""
+        """New and at least as severe as ``fail_on``: this finding fails the run (a documentation
+        conflict only with ``fail_on_conflicts``)."""
+        if finding.kind is Kind.DOC_CONFLICT:
+            return self.fail_on_conflicts
         return self.is_new(finding) and finding.level.at_least(self.fail_on)
 
     @property
@@ -182,7 +195,7 @@ class DriftReport:
 
     @property
     def failing(self) -> list[Finding]:
-        return [f for f in self.findings if self.fails(f)]
+        return [f for f in (*self.findings, *self.conflicts) if self.fails(f)]
 
     @property
     def resolved(self) -> list[str]:
@@ -205,4 +218,6 @@ class DriftReport:
             "resolved": len(self.resolved),
             "by_severity": self.counts(),
             "fail_on": str(self.fail_on),
+            "doc_conflicts": len(self.conflicts),
+            "fail_on_doc_conflicts": self.fail_on_conflicts,
         }

@@ -1,11 +1,13 @@
-"""The active probe: each documented operation and scenario, once, against a base URL.
+"""The active probe: each documented operation and scenario, once per API version, against a base URL.
 
-Runs waiting and not, get, cancel (finished and running), a session started and continued, the
-documented errors (no key, unknown id, unknown app, unknown and expired session, a bad body) and a
-run with a webhook to a local receiver; every exchange becomes an :class:`Observation` tagged with
-its scenario (see ``scenarios.py``). It judges nothing: ``diff`` does. Each scenario sends a fixed
-number of requests, every wait has a deadline, and a scenario that cannot run (no task id to use)
-is skipped with a note.
+Runs waiting and not, get, cancel (finished and running), a finished task's event stream (and its
+resumption), a session started, continued, read, listed, kept alive and ended, the documented
+errors (no key, unknown id, unknown app, unknown, ended and expired session, a bad body) and a run
+with a webhook to a local receiver; every exchange becomes an :class:`Observation` tagged with its
+scenario (see ``scenarios.py``). All of it runs once without ``X-API-Version`` (version 1, the
+default) and once with ``X-API-Version: 2`` (``ProbeConfig.versions``). It judges nothing: ``diff``
+does. Each scenario sends a fixed number of requests, every wait (a stream's read included) has a
+deadline, and a scenario that cannot run (no task id to use) is skipped with a note.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 
 from infsh_harness import defaults
 from infsh_harness.drift.scenarios import SCENARIOS, WEBHOOK_DELIVERY, task_document
+from infsh_harness.drift.stream import parse_events
 from infsh_harness.http.calls import DEFAULT_KEY, NO_KEY, KeyChoice
 from infsh_harness.http.driver import Driver
 from infsh_harness.http.observation import Observation
@@ -61,6 +64,9 @@ class ProbeConfig:
     fallback_run_path: str | None = None
     settle_s: float = 3.0  # how long to re-read a cancelled task still shown as running
     request_timeout_s: float = 60.0
+    stream_deadline_s: float = 5.0  # the longest a stream is read
+    # the API versions to probe in: None sends no X-API-Version (version 1, the default)
+    versions: tuple[str | None, ...] = (None, "2")
     skip: frozenset[str] = frozenset()
 
 
@@ -70,9 +76,7 @@ class ProbeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def probe(
-    config: ProbeConfig, spec: Spec | None = None, transport: httpx.BaseTransport | None = None
-) -> ProbeResult:
+def probe(config: ProbeConfig, spec: Spec | None = None, transport: httpx.BaseTransport | None = None) -> ProbeResult:
     """Run every scenario once against ``config.base_url``; ``ProbeError`` if nothing answers."""
     unknown = sorted(config.skip - set(SCENARIOS))
     if unknown:
@@ -85,18 +89,28 @@ def probe(
         scenario=WEBHOOK_DELIVERY,
         max_deliveries=100,  # all a misbehaving target can make the probe keep
     )
+    if not config.versions:
+        raise ValueError("the probe needs at least one API version")
     spec = spec or load_spec()
-    driver = Driver(
-        config.base_url,
-        config.api_key,
-        spec,
-        timeout_s=httpx.Timeout(config.request_timeout_s, connect=10.0),
-        transport=transport,
-        source="probe",
-        user_agent="infsh-harness-drift-probe",
-    )
-    with receiver, driver:
-        return _Probe(config, spec, driver, receiver).run()
+    drivers = [
+        Driver(
+            config.base_url,
+            config.api_key,
+            spec,
+            timeout_s=httpx.Timeout(config.request_timeout_s, connect=10.0),
+            api_version=version,
+            transport=transport,
+            source="probe",
+            user_agent="infsh-harness-drift-probe",
+        )
+        for version in config.versions
+    ]
+    with receiver:
+        try:
+            return _Probe(config, spec, drivers, receiver).run()
+        finally:
+            for driver in drivers:
+                driver.close()
 
 
 def _status(obs: Observation | None) -> int | None:
@@ -106,22 +120,22 @@ def _status(obs: Observation | None) -> int | None:
 
 
 def _field(obs: Observation | None, name: str) -> str | None:
-    document = (
-        task_document(obs.body) if obs is not None and obs.body_is_json and obs.status_code < 300 else None
-    )
+    document = task_document(obs.body) if obs is not None and obs.body_is_json and obs.status_code < 300 else None
     value = document.get(name) if document else None
     return value if isinstance(value, str) and value else None
 
 
 class _Probe:
-    def __init__(self, config: ProbeConfig, spec: Spec, driver: Driver, receiver: WebhookReceiver) -> None:
+    def __init__(self, config: ProbeConfig, spec: Spec, drivers: list[Driver], receiver: WebhookReceiver) -> None:
         self.config = config
         self.spec = spec
-        self.driver = driver
+        self.drivers = drivers
+        self.driver = drivers[0]  # the one of the version being probed
         self.receiver = receiver
         self.result = ProbeResult()
         self.answered = False
         self.fallback: str | None = None  # set once the documented run turns out not to be served
+        self.deliveries_recorded = 0
 
     # --- plumbing -------------------------------------------------------------------------------
     def wanted(self, scenario: str) -> bool:
@@ -179,16 +193,15 @@ class _Probe:
         return obs
 
     def note(self, text: str) -> None:
-        self.result.notes.append(text)
+        version = self.driver.calls.api_version
+        self.result.notes.append(f"(X-API-Version: {version}) {text}" if version else text)
 
     def skipped(self, scenarios: str, why: str) -> None:
         wanted = [s for s in scenarios.split() if self.wanted(s)]
         if wanted:
             self.note(f"{', '.join(wanted)} not run: {why}")
 
-    def run_task(
-        self, scenario: str, body: Mapping[str, Any], wait: bool | None = None
-    ) -> Observation | None:
+    def run_task(self, scenario: str, body: Mapping[str, Any], wait: bool | None = None) -> Observation | None:
         params = None if wait is None else {"wait": str(wait).lower()}
         return self.send(scenario, "POST", "/run", body=dict(body), params=params)
 
@@ -214,14 +227,18 @@ class _Probe:
 
     # --- scenarios ------------------------------------------------------------------------------
     def run(self) -> ProbeResult:
-        self.runs_and_cancels()
-        self.sessions()
-        self.errors()
-        self.webhook()
-        self.session_expiry()
+        for driver in self.drivers:
+            self.driver = driver
+            done = self.runs_and_cancels()
+            self.streams(done)
+            self.sessions()
+            self.errors()
+            self.webhook()
+            self.session_expiry()
         return self.result
 
-    def runs_and_cancels(self) -> None:
+    def runs_and_cancels(self) -> str | None:
+        """The run, get and cancel scenarios; answers the id of a finished task (``None``: none)."""
         first = self.run_task("run-default-wait", self.input())
         done = _field(first, "id")
         self.run_task("run-wait-true", self.input(), wait=True)
@@ -247,6 +264,32 @@ class _Probe:
             self.settle(running, after)
         else:
             self.skipped("cancel-running get-after-cancel", "POST /run?wait=false gave no task id")
+        return done
+
+    def stream(self, scenario: str, task_id: str, last_event_id: str | None = None) -> Observation | None:
+        if not self.wanted(scenario):
+            return None
+        call = self.driver.calls.stream(task_id, last_event_id=last_event_id)
+        try:
+            obs = self.driver.observe_stream(call, deadline_s=self.config.stream_deadline_s, scenario=scenario)
+        except httpx.TransportError as exc:
+            self.note(f"{scenario}: no answer ({type(exc).__name__})")
+            return None
+        self.record(obs)
+        return obs
+
+    def streams(self, done: str | None) -> None:
+        self.stream("stream-unknown", _UNKNOWN_TASK_ID)
+        if done is None:
+            self.skipped("stream-task stream-resume", "no finished task to stream")
+            return
+        first = self.stream("stream-task", quote(done, safe=""))
+        events = parse_events(first.body) if first is not None and isinstance(first.body, str) else []
+        ids = [e.id for e in events if e.id]
+        if first is None or first.status_code != 200 or len(ids) < 2:
+            self.skipped("stream-resume", "the stream gave fewer than two event ids to resume between")
+            return
+        self.stream("stream-resume", quote(done, safe=""), last_event_id=ids[0])
 
     def settle(self, task_id: str, last: Observation | None) -> None:
         """Re-read a cancelled task while it shows a documented non-terminal status (bounded);
@@ -273,10 +316,24 @@ class _Probe:
         session = _field(self.run_task("session-new", {**self.input(), "session": "new"}), "session_id")
         if session:
             self.run_task("session-continue", {**self.input(), "session": session})
+            self.session_endpoints(session)
         else:
-            self.skipped("session-continue", self.unserved or 'a run with session "new" gave no session_id')
+            why = self.unserved or 'a run with session "new" gave no session_id'
+            self.skipped(
+                "session-continue session-get session-list session-keepalive session-end session-ended-run", why
+            )
         self.run_task("session-unknown", {**self.input(), "session": _UNKNOWN_SESSION_ID})
+        self.send("session-get-unknown", "GET", f"/sessions/{_UNKNOWN_SESSION_ID}")
         self.run_task("session-timeout-without-new", {**self.input(), "session_timeout": 300})
+
+    def session_endpoints(self, session: str) -> None:
+        """Read, list, keep alive and end a live session, then try to run in it."""
+        path = f"/sessions/{quote(session, safe='')}"
+        self.send("session-get", "GET", path)
+        self.send("session-list", "GET", "/sessions")
+        self.send("session-keepalive", "POST", f"{path}/keepalive")
+        self.send("session-end", "DELETE", path)
+        self.run_task("session-ended-run", {**self.input(), "session": session})
 
     def errors(self) -> None:
         self.send("bad-json", "POST", "/run", content=b'{"app": ')
@@ -303,8 +360,10 @@ class _Probe:
             time.sleep(self.config.duplicate_grace_s)
         elif not self.config.webhook_reachable:
             self.note(f"no webhook arrived at {url} within {wait_s:g} s (it may be unreachable)")
-        for delivery in self.receiver.deliveries():
+        deliveries = self.receiver.deliveries()
+        for delivery in deliveries[self.deliveries_recorded :]:  # each once, across the versions
             self.record(delivery.observation)
+        self.deliveries_recorded = len(deliveries)
 
     def session_expiry(self) -> None:
         if not self.wanted("session-expired"):
@@ -314,9 +373,7 @@ class _Probe:
         new = self.run_task("session-new", body)  # starts the session the scenario then continues
         session = _field(new, "session_id")
         if session is None:
-            self.skipped(
-                "session-expired", self.unserved or "a run with a session_timeout gave no session_id"
-            )
+            self.skipped("session-expired", self.unserved or "a run with a session_timeout gave no session_id")
             return
         time.sleep(timeout + self.config.session_expiry_margin_s)
         self.run_task("session-expired", {**self.input(), "session": session})

@@ -1,7 +1,9 @@
 """The report in three forms: Markdown (a CI step summary), JSON (for tools), JUnit XML (for CI UIs).
 
 Every writer shows the findings most severe first and marks which are new, which fail the run and
-which the baseline accepts; JUnit has one test case a finding (failed, passed or skipped).
+which the baseline accepts; JUnit has one test case a finding (failed, passed or skipped). Each
+also shows where the documentation contradicts itself (``report.conflicts``), apart from the
+server's drift: JSON under ``doc_conflicts``, JUnit as a second test suite.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ def _cell(text: str, limit: int = 110) -> str:
 def _headline(report: DriftReport) -> str:
     summary = report.summary()
     counts = ", ".join(f"{n} {severity}" for severity, n in summary["by_severity"].items())
+    conflicts = (
+        f" The documentation contradicts itself in {len(report.conflicts)} places (below)." if report.conflicts else ""
+    )
     if not report.findings:
-        return "No drift: every observation matches the documented contract."
+        return "No drift: every observation matches the documented contract." + conflicts
     verdict = f"**{summary['failing']} failing**" if summary["failing"] else "nothing failing"
     return (
         f"{verdict}: {summary['findings']} findings ({counts}), {summary['new']} new, "
         f"{summary['accepted']} accepted in the baseline. The run fails on new findings of severity "
         f"{summary['fail_on']} or worse."
-    )
+    ) + conflicts
 
 
 def render_markdown(report: DriftReport) -> str:
@@ -63,7 +68,35 @@ def render_markdown(report: DriftReport) -> str:
         lines += [f"- `{finding_id}`" for finding_id in report.resolved] + [""]
     if report.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
+    lines += _conflicts_section(report)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _conflicts_section(report: DriftReport) -> list[str]:
+    if not report.conflicts:
+        return []
+    verdict = "they fail this run" if report.fail_on_conflicts else "they fail no run: the pages need fixing"
+    lines = [
+        "## Where the documentation contradicts itself",
+        "",
+        f"{len(report.conflicts)} conflicts between the pages the spec is written from ({verdict}).",
+        "",
+        "| # | conflict | pages | trust |",
+        "|---|---|---|---|",
+    ]
+    for n, f in enumerate(report.conflicts, 1):
+        evidence = f.evidence or {}
+        pages = ", ".join(f"`{p}`" for p in f.sources)
+        lines.append(
+            f"| {n} | `{f.key}`: {_cell(str(evidence.get('title', '')))} | {pages} | `{evidence.get('trust')}` |"
+        )
+    lines.append("")
+    for n, f in enumerate(report.conflicts, 1):
+        evidence = f.evidence or {}
+        lines += [f"### {n}. {f.key}", "", f"- id: `{f.id}`"]
+        lines += [f"- `{side['page']}`: {side['says']}" for side in evidence.get("sides", [])]
+        lines += [f"- trust `{evidence.get('trust')}`: {evidence.get('why')}", ""]
+    return lines
 
 
 def _details(n: int, f: Finding) -> list[str]:
@@ -73,8 +106,7 @@ def _details(n: int, f: Finding) -> list[str]:
         f"- id: `{f.id}`",
         f"- expected: {f.expected}",
         f"- observed: {f.observed}",
-        f"- seen {f.count} time{'s' if f.count != 1 else ''}"
-        + (f" in {', '.join(f.sources)}" if f.sources else ""),
+        f"- seen {f.count} time{'s' if f.count != 1 else ''}" + (f" in {', '.join(f.sources)}" if f.sources else ""),
     ]
     if f.rule:
         lines.append(f"- rule: `{f.rule}`")
@@ -101,20 +133,27 @@ def render_json(report: DriftReport) -> str:
         "resolved": report.resolved,
         "notes": list(report.notes),
         "sources": list(report.sources),
+        "doc_conflicts": [{**f.to_dict(), "fails": report.fails(f)} for f in report.conflicts],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def render_junit(report: DriftReport) -> str:
-    failures = len(report.failing)
+    failing = [f for f in report.findings if report.fails(f)]
     skipped = len(report.findings) - len(report.new_findings)
     counts = {
         "tests": str(len(report.findings)),
-        "failures": str(failures),
+        "failures": str(len(failing)),
         "errors": "0",
         "skipped": str(skipped),
     }
-    root = ET.Element("testsuites", {"name": "infsh-harness drift", **counts})
+    conflict_failures = sum(report.fails(f) for f in report.conflicts)
+    totals = {
+        **counts,
+        "tests": str(len(report.findings) + len(report.conflicts)),
+        "failures": str(len(failing) + conflict_failures),
+    }
+    root = ET.Element("testsuites", {"name": "infsh-harness drift", **totals})
     suite = ET.SubElement(root, "testsuite", {"name": "drift", **counts, "time": "0"})
     for f in report.findings:
         case = ET.SubElement(
@@ -130,14 +169,28 @@ def render_junit(report: DriftReport) -> str:
         if not report.is_new(f):
             ET.SubElement(case, "skipped", {"message": "accepted in the baseline"})
         elif report.fails(f):
-            failure = ET.SubElement(
-                case, "failure", {"type": str(f.kind), "message": f"{f.level}: {f.observed}"}
-            )
+            failure = ET.SubElement(case, "failure", {"type": str(f.kind), "message": f"{f.level}: {f.observed}"})
             failure.text = text
         else:
             ET.SubElement(case, "system-out").text = text
+    if report.conflicts:
+        _conflict_suite(root, report, conflict_failures)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _conflict_suite(root: ET.Element, report: DriftReport, failures: int) -> None:
+    counts = {"tests": str(len(report.conflicts)), "failures": str(failures), "errors": "0", "skipped": "0"}
+    suite = ET.SubElement(root, "testsuite", {"name": "doc-conflicts", **counts, "time": "0"})
+    for f in report.conflicts:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "doc-conflicts", "name": f"{f.key} [{f.id}]", "time": "0"}
+        )
+        text = "\n".join([f"pages: {', '.join(f.sources)}", f"observed: {f.observed}", f"expected: {f.expected}"])
+        if report.fails(f):
+            ET.SubElement(case, "failure", {"type": str(f.kind), "message": f"{f.level}: {f.key}"}).text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
 
 
 def _case_text(f: Finding) -> str:

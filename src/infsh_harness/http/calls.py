@@ -21,6 +21,7 @@ from infsh_harness.spec import Spec
 __all__ = [
     "API_VERSION_HEADER",
     "DEFAULT_KEY",
+    "EVENT_STREAM",
     "JSON",
     "NO_KEY",
     "Call",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
 API_VERSION_HEADER = "x-api-version"
 
 
@@ -106,8 +108,10 @@ class CallBuilder:
         params: Mapping[str, str] | None = None,
         key: KeyChoice = DEFAULT_KEY,
         content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Call:
-        """The call of ``operation_id``; ``json`` (any JSON value, ``None`` included) is the body."""
+        """The call of ``operation_id``; ``json`` (any JSON value, ``None`` included) is the body;
+        ``headers`` are added to (or replace) the builder's own."""
         op = self.spec.operation(operation_id)
         path = op.path
         for name, value in (path_params or {}).items():
@@ -117,8 +121,8 @@ class CallBuilder:
         if json is not _UNSET:
             content = orjson.dumps(json)
             content_type = content_type or JSON
-        headers = self.headers(key, content_type=content_type)
-        return Call(op.method, path, op.path, operation_id, dict(params or {}), headers, content)
+        sent = {**self.headers(key, content_type=content_type), **{k.lower(): v for k, v in (headers or {}).items()}}
+        return Call(op.method, path, op.path, operation_id, dict(params or {}), sent, content)
 
     def raw(
         self,
@@ -157,3 +161,20 @@ class CallBuilder:
 
     def cancel(self, task_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Call:
         return self.operation("cancelTask", path_params={"id": task_id}, key=key)
+
+    def stream(self, task_id: str, *, last_event_id: str | None = None, key: KeyChoice = DEFAULT_KEY) -> Call:
+        """``GET /tasks/{id}/stream`` as Server-Sent Events, resuming after ``last_event_id`` if given."""
+        headers = {"accept": EVENT_STREAM, **({"last-event-id": last_event_id} if last_event_id else {})}
+        return self.operation("streamTask", path_params={"id": task_id}, key=key, headers=headers)
+
+    def list_sessions(self, *, key: KeyChoice = DEFAULT_KEY) -> Call:
+        return self.operation("listSessions", key=key)
+
+    def get_session(self, session_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Call:
+        return self.operation("getSession", path_params={"id": session_id}, key=key)
+
+    def keepalive(self, session_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Call:
+        return self.operation("keepaliveSession", path_params={"id": session_id}, key=key)
+
+    def end_session(self, session_id: str, *, key: KeyChoice = DEFAULT_KEY) -> Call:
+        return self.operation("endSession", path_params={"id": session_id}, key=key)

@@ -8,6 +8,8 @@ appear in an observation (they are redacted) nor in this object's ``repr``.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
@@ -19,6 +21,9 @@ from infsh_harness.redact import secrets_of
 from infsh_harness.spec import Spec
 
 __all__ = ["DEFAULT_KEY", "NO_KEY", "Driver", "TargetError", "check_base_url"]
+
+# what no longer describes a streamed body once it is read (decoded, whole)
+_DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class TargetError(AssertionError):
@@ -99,6 +104,49 @@ class Driver:
             response, base_url=self.base_url, operation_id=call.operation_id, scenario=scenario, source=self.source,
             secrets=secrets_of([*self._secrets, sent]),
         )  # fmt: skip
+
+    def observe_stream(
+        self,
+        call: Call,
+        *,
+        deadline_s: float,
+        max_bytes: int = 256 * 1024,
+        until: bytes | None = b"event: done",
+        scenario: str | None = None,
+    ) -> Observation:
+        """Send ``call`` and read its answer as a stream, for at most ``deadline_s`` seconds and
+        ``max_bytes`` bytes, stopping early once ``until`` and the blank line ending its event have
+        arrived. The observation holds what was read; ``body_truncated`` says the read was cut."""
+        started = time.monotonic()
+        timeout = httpx.Timeout(deadline_s, connect=min(deadline_s, 10.0))
+        chunks: list[bytes] = []
+        finished = True
+        request = self._http.build_request(
+            call.method, call.path, params=call.params or None, headers=call.headers, content=call.content,
+            timeout=timeout,
+        )  # fmt: skip
+        response = self._http.send(request, stream=True)
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                read = b"".join(chunks)
+                if until is not None and until in read and b"\n\n" in read[read.index(until) :]:
+                    break
+                if len(read) >= max_bytes or time.monotonic() - started >= deadline_s:
+                    finished = False
+                    break
+        except httpx.TimeoutException:
+            finished = False
+        finally:
+            response.close()
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED_HEADERS]
+        answered = httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
+        sent = call.headers.get("authorization", "").partition(" ")[2]
+        obs = Observation.from_httpx(
+            answered, base_url=self.base_url, operation_id=call.operation_id, scenario=scenario, source=self.source,
+            secrets=secrets_of([*self._secrets, sent]),
+        )  # fmt: skip
+        return dataclasses.replace(obs, body_truncated=not finished, elapsed_ms=(time.monotonic() - started) * 1000)
 
     # --- the calls the checks make -----------------------------------------------------------
     def call(

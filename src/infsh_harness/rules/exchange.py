@@ -1,4 +1,5 @@
-"""What a check needs to know about one exchange: which documented operation it was, and its payload."""
+"""What a check needs to know about one exchange: which documented operation it was, the API version
+its request asked for, and its payload (the documented object, taken out of version 1's envelope)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from infsh_harness.http.calls import API_VERSION_HEADER
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.predicates import is_whole_status
-from infsh_harness.spec import Spec
+from infsh_harness.spec import API_VERSIONS, DEFAULT_API_VERSION, Spec
 
 __all__ = [
     "applies",
@@ -21,7 +23,9 @@ __all__ = [
     "payload_of",
     "payload_schema_name",
     "request_json",
+    "request_version",
     "status_code",
+    "unwrapped",
 ]
 
 
@@ -83,12 +87,46 @@ def is_success(obs: Observation) -> bool:
     return 200 <= obs.status_code < 300
 
 
+def request_version(obs: Observation) -> str | None:
+    """The API version ``obs``'s request asked for: its ``X-API-Version`` (none: version 1, the
+    default); ``None`` for a value the pages do not document, whose answer no rule can judge."""
+    value = obs.request_headers.get(API_VERSION_HEADER)
+    if value is None:
+        return DEFAULT_API_VERSION
+    return value.strip() if value.strip() in API_VERSIONS else None
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope(spec: Spec, operation_id: str, status: str) -> tuple[tuple[str, ...], str] | None:
+    """``(the keys version 1's envelope requires, the one holding the object)`` for a response that
+    documents both versions (``None`` for any other)."""
+    bare = spec.response_schema_name(operation_id, status)
+    wrapped = spec.version_schema_name(operation_id, status, DEFAULT_API_VERSION)
+    if bare is None or wrapped is None or wrapped == bare:
+        return None
+    schema = spec.schema(wrapped)
+    holding = [k for k, v in schema.get("properties", {}).items() if v.get("$ref") == f"#/components/schemas/{bare}"]
+    return (tuple(schema.get("required", ())), holding[0]) if holding else None
+
+
+def unwrapped(spec: Spec, operation_id: str | None, status: int, body: Any) -> Any:
+    """The documented object of an answer: ``body`` itself, or what version 1's envelope holds when
+    ``body`` has that envelope's shape (which version it should have is rule ``version-shape``'s)."""
+    envelope = _envelope(spec, operation_id, str(status)) if operation_id and isinstance(body, Mapping) else None
+    if envelope is None or not all(key in body for key in envelope[0]):
+        return body
+    return body[envelope[1]]
+
+
 def payload_of(spec: Spec, obs: Observation) -> Mapping[str, Any] | None:
-    """The task-shaped JSON object of ``obs``: a webhook's request body, or an API call's 2xx answer."""
-    if operation_of(spec, obs) in _webhook_ids(spec):
+    """The task-shaped JSON object of ``obs``: a webhook's request body, or an API call's 2xx answer
+    (bare, or out of version 1's ``{"success", "status", "data"}``)."""
+    operation_id = operation_of(spec, obs)
+    if operation_id in _webhook_ids(spec):
         body = obs.request_body if obs.request_body_is_json else None
     else:
         body = obs.body if obs.body_is_json and is_success(obs) else None
+        body = unwrapped(spec, operation_id, obs.status_code, body)
     return body if isinstance(body, Mapping) else None
 
 

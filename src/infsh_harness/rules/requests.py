@@ -4,8 +4,8 @@ Which rule an invalid run request breaks depends on where the constraint it brea
 body breaking what the page states of ``RunRequest`` (a type, a required field, ``infra``'s values,
 the session rules) falls under ``invalid-run-refused``; one breaking only a constraint of ours (an
 ``x-source`` of kind convention: the webhook's scheme, non-empty strings, the app name's shape, the
-values of ``wait``) under ``run-constraints-refused``. Each refusal only needs a 4xx; its body is
-rule ``error-body``'s business.
+values of ``wait``) under ``run-constraints-refused``. Each refusal only needs a 4xx; which 4xx
+(400 ``invalid_request``) and its body are rules ``error-code-status`` and ``error-shape``'s business.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ from infsh_harness.rules.exchange import (
     payload_of,
     payload_schema_name,
     request_json,
+    request_version,
     status_code,
+    unwrapped,
 )
 from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
@@ -53,6 +55,7 @@ __all__ = [
     "check_timestamps",
     "check_timestamps_offset",
     "error_body_problems",
+    "error_schema_for",
     "parse_timestamp",
     "same_value",
     "status_label",
@@ -146,7 +149,7 @@ def same_value(spec: Spec, name: str, before: Any, now: Any) -> bool:
 def _required_timestamps(spec: Spec, obs: Observation) -> tuple[str, ...]:
     """The timestamp fields the schema documenting ``obs``'s payload requires."""
     schema_name = payload_schema_name(spec, obs)
-    required = spec.schema(schema_name).get("required", ()) if schema_name else ()
+    required = spec.required(schema_name) if schema_name else ()
     return tuple(name for name in timestamp_fields(spec) if name in required)
 
 
@@ -311,21 +314,42 @@ def check_allow_header(spec: Spec, obs: Observation) -> bool:
     return True
 
 
+def error_schema_for(spec: Spec, obs: Observation) -> str | None:
+    """The error body an error answer should have, for the API version its request asked for: the
+    one its operation documents for the status (``Error`` in version 1, ``Problem`` in version 2), else
+    the API's error body of that version. ``None``: the request named an undocumented version."""
+    version = request_version(obs)
+    if version is None:
+        return None
+    operation_id = operation_of(spec, obs)
+    named = spec.version_schema_name(operation_id, str(obs.status_code), version) if operation_id else None
+    return named or spec.error_schema_name(version)
+
+
 def error_body_problems(spec: Spec, obs: Observation) -> list[str]:
-    """How an error answer's body breaks ``Error`` (empty if it fits)."""
+    """How an error answer's body breaks the error body of its request's version (empty if it fits,
+    or if no rule can say which body it owes)."""
+    schema_name = error_schema_for(spec, obs)
+    if schema_name is None:
+        return []
     if not obs.body_is_json:
         return [f"the body is not JSON but {obs.content_type or 'untyped'}: {str(obs.body)[:80]!r}"]
-    return spec.validate("Error", obs.body)
+    return [f"not a {schema_name}: {problem}" for problem in spec.validate(schema_name, obs.body)]
 
 
 def check_error_body(spec: Spec, obs: Observation) -> bool:
-    """error-body: every 4xx and 5xx answer, documented operation or not, is JSON valid against ``Error``."""
-    if obs.status_code < 400 or obs.source == "webhook":
+    """error-body: a 4xx or 5xx answer to a request that reaches no documented operation (an unknown
+    path, a method a path lacks) has the error body of its version, as the operations' errors do.
+    Those are rule ``error-shape``'s."""
+    if obs.status_code < 400 or obs.source == "webhook" or operation_of(spec, obs) is not None:
+        return False
+    if error_schema_for(spec, obs) is None:
         return False
     problems = error_body_problems(spec, obs)
     if problems:
-        detail = f"{obs.method} {obs.path} got {obs.status_code} without the Error body: {'; '.join(problems[:2])}"
-        raise violation(spec, "error-body", detail, obs)
+        asked = f"version {request_version(obs)}"
+        detail = f"{obs.method} {obs.path} ({asked}) got {obs.status_code} without the documented error body: "
+        raise violation(spec, "error-body", detail + "; ".join(problems[:2]), obs)
     return True
 
 
@@ -375,7 +399,7 @@ def check_response_shape(spec: Spec, obs: Observation) -> bool:
     schema_name = spec.response_schema_name(operation_id, str(obs.status_code)) if operation_id else None
     if schema_name is None or not is_success(obs) or not obs.body_is_json:
         return False
-    problems = spec.validate(schema_name, obs.body, conventions=False)
+    problems = spec.validate(schema_name, unwrapped(spec, operation_id, obs.status_code, obs.body), conventions=False)
     if problems:
         shown = "; ".join(problems[:3])
         detail = f"{operation_id} answered {obs.status_code} with a body that is not a {schema_name}: {shown}"

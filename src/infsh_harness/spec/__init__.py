@@ -3,6 +3,8 @@ constraints comes from (:mod:`~infsh_harness.spec.sources`), and the documentati
 is checked against (:mod:`~infsh_harness.spec.documented`)."""
 
 from infsh_harness.spec.loader import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
     DEFAULT_SPEC_PATH,
     ConstraintError,
     Operation,
@@ -15,6 +17,8 @@ from infsh_harness.spec.loader import (
 from infsh_harness.spec.sources import Source
 
 __all__ = [
+    "API_VERSIONS",
+    "DEFAULT_API_VERSION",
     "DEFAULT_SPEC_PATH",
     "ConstraintError",
     "Operation",

@@ -21,6 +21,8 @@ from infsh_harness import data
 from infsh_harness.spec.sources import Source, SourceError, parse_source, x_sources
 
 __all__ = [
+    "API_VERSIONS",
+    "DEFAULT_API_VERSION",
     "DEFAULT_SPEC_PATH",
     "ConstraintError",
     "Operation",
@@ -33,7 +35,17 @@ __all__ = [
 
 DEFAULT_SPEC_PATH = data.path("openapi/tasks.yaml")
 _SPEC_URI = "urn:infsh-harness:spec"
+_SCHEMAS = "#/components/schemas/"
+JSON = "application/json"
+VERSION_KEY = "x-api-version"  # marks a version's own schema (an envelope, an error body) and an example
+DEFAULT_API_VERSION = "1"  # what a request without X-API-Version gets
+API_VERSIONS = ("1", "2")  # the values of X-API-Version the REST overview documents
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _is_json(media_type: str) -> bool:
+    """``application/json`` and every ``+json`` type (``application/problem+json``...)."""
+    return media_type == JSON or media_type.endswith("+json")
 
 
 class SpecError(Exception):
@@ -275,6 +287,13 @@ class Spec:
         except KeyError:
             raise SpecError(f"the spec has no schema {name!r}") from None
 
+    def required(self, name: str) -> tuple[str, ...]:
+        """The properties a component schema requires, its ``allOf`` parts' included (a convention's
+        constraints sit in a part of their own)."""
+        schema = self.schema(name)
+        parts = [schema, *(self.resolve(part) for part in schema.get("allOf", ()))]
+        return tuple(dict.fromkeys(n for part in parts if isinstance(part, Mapping) for n in part.get("required", ())))
+
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (one level at a time until none is left)."""
         while isinstance(node, Mapping) and "$ref" in node:
@@ -319,13 +338,77 @@ class Spec:
         return [e.message for e in self.constraint_errors(schema_name, instance) if not e.is_convention]
 
     def response_schema_name(self, operation_id: str, status_code: str) -> str | None:
-        """The component schema name behind one response (``None`` if it has no JSON body)."""
+        """The component schema of the resource behind one response's ``application/json`` body
+        (``None`` if it has none): the schema it references, or, where the response documents both
+        versions (a ``oneOf`` of the bare object and its version 1 envelope), the bare object, which
+        is also what version 1 carries as ``data``."""
+        name = self._media_schema_name(operation_id, status_code, JSON)
+        if name is None:
+            return None
+        branches = self.version_branches(name)
+        return branches.get("2", name) if branches else name
+
+    def version_schema_name(self, operation_id: str, status_code: str, version: str | None) -> str | None:
+        """The component schema a body of this response has in API ``version`` (``None``: no
+        ``X-API-Version`` header, which is version 1): for a success, the bare object (version 2) or
+        its envelope (version 1); for an error, ``Problem`` (version 2, ``application/problem+json``)
+        or ``Error`` (version 1, ``application/json``). ``None`` when the response has no such body."""
+        wanted = version or DEFAULT_API_VERSION
+        for media in self.response_media_types(operation_id, status_code):
+            name = self._media_schema_name(operation_id, status_code, media)
+            if name is None:
+                continue
+            branches = self.version_branches(name)
+            if branches:
+                if wanted in branches:
+                    return branches[wanted]
+                continue
+            declared = self.schema(name).get(VERSION_KEY)
+            if declared is None or str(declared) == wanted:
+                return name
+        return None
+
+    @functools.lru_cache(maxsize=4)  # noqa: B019 - one Spec lives for the process
+    def error_schema_name(self, version: str | None) -> str | None:
+        """The error body of API ``version`` (``None``: version 1) as the operations' error responses
+        document it (``Error`` or ``Problem``): what an error answer outside them is held to too.
+        ``None`` when they document none for the version, or disagree."""
+        found = {
+            self.version_schema_name(op.operation_id, code, version)
+            for op in self.operations.values()
+            for code in op.responses
+            if code[:1] in ("4", "5")
+        } - {None}
+        return found.pop() if len(found) == 1 else None
+
+    def response_media_types(self, operation_id: str, status_code: str) -> tuple[str, ...]:
+        """The media types one response documents, in the spec's order (empty: no body)."""
+        response = self.resolve(self.operation(operation_id).responses.get(status_code))
+        content = response.get("content", {}) if isinstance(response, Mapping) else {}
+        return tuple(content)
+
+    def version_branches(self, schema_name: str) -> dict[str, str]:
+        """``{"1": envelope, "2": bare object}`` for a ``oneOf`` of the two versions of one body
+        (the branch marked ``x-api-version`` and the one that is not); empty for any other schema."""
+        branches = self.schema(schema_name).get("oneOf")
+        if not isinstance(branches, list) or not branches:
+            return {}
+        found: dict[str, str] = {}
+        for branch in branches:
+            ref = branch.get("$ref", "") if isinstance(branch, Mapping) else ""
+            if not ref.startswith(_SCHEMAS):
+                return {}
+            name = ref.removeprefix(_SCHEMAS)
+            found[str(self.schema(name).get(VERSION_KEY, "2"))] = name
+        return found if set(found) == {"1", "2"} and len(branches) == 2 else {}
+
+    def _media_schema_name(self, operation_id: str, status_code: str, media: str) -> str | None:
         response = self.resolve(self.operation(operation_id).responses.get(status_code))
         if not isinstance(response, Mapping):
             return None
-        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-        ref = schema.get("$ref", "")
-        return ref.rsplit("/", 1)[-1] if ref.startswith("#/components/schemas/") else None
+        schema = response.get("content", {}).get(media, {}).get("schema", {})
+        ref = schema.get("$ref", "") if isinstance(schema, Mapping) else ""
+        return ref.removeprefix(_SCHEMAS) if ref.startswith(_SCHEMAS) else None
 
     # --- examples -------------------------------------------------------------------------
     def examples(self) -> Iterator[tuple[str, str, Any]]:
@@ -341,11 +424,20 @@ class Spec:
             yield from self._media_examples(f"{where} {code}", self.resolve(response))
 
     def _media_examples(self, where: str, holder: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
-        media = holder.get("content", {}).get("application/json", {})
-        ref = media.get("schema", {}).get("$ref", "")
-        schema_name = ref.rsplit("/", 1)[-1]
-        for name, example in media.get("examples", {}).items():
-            yield f"{where} example {name}", schema_name, self.resolve(example)["value"]
+        """The examples of every JSON media type of a body, each with the schema it must match:
+        the media type's schema, or for a body documented in both versions the branch of the
+        version the example names (``x-api-version``; none: version 2, the bare object)."""
+        for media_type, media in holder.get("content", {}).items():
+            if not _is_json(media_type):
+                continue
+            ref = media.get("schema", {}).get("$ref", "")
+            schema_name = ref.rsplit("/", 1)[-1]
+            branches = self.version_branches(schema_name) if ref.startswith(_SCHEMAS) else {}
+            suffix = "" if media_type == JSON else f" {media_type}"
+            for name, example in media.get("examples", {}).items():
+                resolved = self.resolve(example)
+                named = branches.get(str(resolved.get(VERSION_KEY, "2")), schema_name) if branches else schema_name
+                yield f"{where}{suffix} example {name}", named, resolved["value"]
 
 
 def load_spec(path: Path | str | None = None) -> Spec:

@@ -9,7 +9,9 @@ has an ``x-source`` of the same shape::
 
 Only ``documented`` and ``http`` fail a server by default. ``wire-observations.md`` records what the
 official clients do, not what the documentation says: it is never a ``documented`` page.
-:func:`quote_problems` checks each quote against its page (whitespace-normalised substring match).
+:func:`quote_on_page` is the one quote check of the harness (a whitespace-normalised substring
+match: line breaks and runs of spaces count as one space on both sides, nothing else is forgiven);
+:func:`quote_problems` runs it over every documented source.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infsh_harness import data
+from infsh_harness.spec.pages import DOCUMENTATION_PAGES, load_pages
 
 __all__ = [
     "DOCUMENTATION_PAGES",
@@ -26,12 +28,12 @@ __all__ = [
     "Source",
     "normalise",
     "parse_source",
+    "quote_on_page",
     "quote_problems",
     "x_sources",
 ]
 
 KINDS = ("documented", "http", "convention")
-DOCUMENTATION_PAGES = ("tasks-api-docs.md", "docs-rest-overview.md", "docs-streaming-sessions.md")
 
 
 class SourceError(ValueError):
@@ -105,19 +107,22 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def quote_on_page(page: str, quote: str, pages: Mapping[str, str] | None = None) -> bool:
+    """Whether ``quote`` (non-empty) is on ``page``, a file name of ``pages`` (default: every page of
+    ``data/pages/``, the wire observations included)."""
+    text = (load_pages() if pages is None else pages).get(page)
+    return text is not None and bool(quote.strip()) and normalise(quote) in normalise(text)
+
+
 def quote_problems(sources: Mapping[str, Source], pages: Mapping[str, str] | None = None) -> list[str]:
     """Every quote (``where -> source``) that is not on its page; ``pages`` defaults to ``data/pages/``."""
-    if pages is None:
-        pages = {name: data.path(f"pages/{name}").read_text(encoding="utf-8") for name in DOCUMENTATION_PAGES}
-    texts = {name: normalise(text) for name, text in pages.items()}
-    problems = []
-    for where, source in sources.items():
-        if source.kind != "documented":
-            continue
-        for quote in source.quotes:
-            if quote not in texts.get(source.page, ""):
-                problems.append(f"{where}: {quote!r} is not on {source.page}")
-    return problems
+    return [
+        f"{where}: {quote!r} is not on {source.page}"
+        for where, source in sources.items()
+        if source.kind == "documented"
+        for quote in source.quotes
+        if not quote_on_page(source.page, quote, pages)
+    ]
 
 
 def _escape(part: Any) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from infsh_harness import defaults
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
 from infsh_harness.contract.options import add_options, settings_from
@@ -63,6 +64,8 @@ EVIDENCE = pytest.StashKey[Evidence]()
 CLOCK = pytest.StashKey[SuiteClock]()
 ANSWERS = pytest.StashKey[AnswerLog]()
 SCOPE = pytest.StashKey[list[str]]()  # the rules of the tests selected to run
+TESTED = pytest.StashKey[frozenset[str]]()  # the rules some test of the suite is marked for, selected or not
+NO_CHECK_YET = "no check yet"  # a rule of the spec no test of the suite checks (yet): never honoured
 STOP = pytest.StashKey[dict[str, Any]]()  # why the run stopped early, if it did
 RESULT = pytest.StashKey[SuiteResult]()
 
@@ -100,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CLOCK] = SuiteClock(settings.suite_deadline_s, settings.request_timeout_s)
     config.stash[ANSWERS] = AnswerLog()
     config.stash[SCOPE] = []
+    config.stash[TESTED] = frozenset()
     config.stash[STOP] = {}
     if config.option.collectonly:
         return
@@ -114,7 +118,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Select the tests of the ``--rule`` s asked for; note every rule some test is marked for (this
+    conftest's hook runs before pytest's own ``-m`` / ``-k`` deselection)."""
     settings = config.stash[SETTINGS]
+    config.stash[TESTED] = frozenset(r for item in items for r in rules_of(item))
     drop: list[pytest.Item] = []
     keep: list[pytest.Item] = []
     for item in items:
@@ -191,7 +198,9 @@ def _result(session: pytest.Session, exitstatus: int) -> SuiteResult:
     config = session.config
     settings, tally, stop = config.stash[SETTINGS], config.stash[TALLY], config.stash[STOP]
     scope = config.stash[SCOPE]
-    wanted = [r for r in tally.spec.rules if r in scope or r in tally.touched()]
+    for rule_id in _without_a_test(config):
+        tally.unchecked(rule_id, NO_CHECK_YET)
+    wanted = [r for r in tally.spec.rules if r in scope or r in tally.touched() or r in _without_a_test(config)]
     results = tally.results(wanted)
     # a stop of ours also ends pytest as "interrupted"; Ctrl-C is the one without a reason
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not stop.get("reason")
@@ -229,9 +238,20 @@ def _result(session: pytest.Session, exitstatus: int) -> SuiteResult:
     return SuiteResult(info, results, code, outcomes, st_result)
 
 
+def _without_a_test(config: pytest.Config) -> list[str]:
+    """The rules of the spec no test of the suite is marked for, reported ``unchecked`` (``no check
+    yet``) in a run of the whole suite or one naming them with ``--rule``; a run narrowed with ``-m``
+    or ``-k`` is about other rules."""
+    settings = config.stash[SETTINGS]
+    if not settings.rules and (config.option.markexpr or config.option.keyword):
+        return []
+    wanted = settings.rules or tuple(config.stash[TALLY].spec.rules)
+    return [r for r in config.stash[TALLY].spec.rules if r in wanted and r not in config.stash[TESTED]]
+
+
 def _cut_short(result: RuleResult, why: str) -> RuleResult:
     """A rule the run ended before judging says so."""
-    if result.verdict is not Verdict.UNCHECKED or result.evidence:
+    if result.verdict is not Verdict.UNCHECKED or result.evidence or result.reason == NO_CHECK_YET:
         return result
     return dataclasses.replace(result, reason=f"{why} before it was judged")
 
@@ -353,7 +373,7 @@ def mock_controls(settings: SuiteSettings, target_url: str) -> bool:
 def _driver(settings: SuiteSettings, target_url: str, spec: Spec, config: pytest.Config, key: str) -> SuiteDriver:
     return SuiteDriver(
         target_url, key, spec, clock=config.stash[CLOCK], log=config.stash[ANSWERS],
-        wait_s=settings.task_deadline_s, secrets=settings.secrets,
+        wait_s=settings.task_deadline_s, secrets=settings.secrets, api_version=defaults.CONTRACT_API_VERSION,
     )  # fmt: skip
 
 

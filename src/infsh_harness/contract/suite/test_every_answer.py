@@ -1,7 +1,8 @@
 """Rules about every answer the run received: no 5xx, JSON bodies, the documented statuses, the
 error body, the shape of a success, 405 with ``Allow``. These tests run last, over every answer
 the suite's drivers got (``answers``), after a few requests of their own (``probes``): unknown ids,
-no key, a body that is not JSON, a missing field, an unknown app, and methods the paths lack.
+no key, a body that is not JSON, a missing field, an unknown app, methods the paths lack, and a path
+the API does not have.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def probes(api: SuiteDriver, apps: dict[str, App], rng: random.Random) -> list[O
         api.request("DELETE", "/run"),
         api.request("PATCH", f"/tasks/{unknown}"),
         api.request("DELETE", f"/tasks/{unknown}/cancel"),
+        api.request("GET", f"/contract-unknown-{token}"),
     ]
 
 
@@ -73,8 +75,10 @@ def test_json_content_type(spec: Spec, probes: list[Observation], answers: Answe
 
 @pytest.mark.rule("error-body")
 def test_error_body(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
+    """The errors of requests that reach no documented operation carry the documented body too (those
+    of the operations are rule ``error-shape``'s)."""
     every(evidence, "error-body", check_error_body, spec, answers)
-    evidence.minimum("error-body", 1, "no error answer was received")
+    evidence.minimum("error-body", 1, "no error answer to a request outside the documented operations was received")
     evidence.finish()
 
 
