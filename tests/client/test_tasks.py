@@ -28,6 +28,7 @@ from infsh_harness.client import (
     StreamEvent,
     Task,
     TasksClient,
+    WaitTimeout,
     parse_webhook,
 )
 from infsh_harness.client.errors import (
@@ -44,7 +45,6 @@ from infsh_harness.client.errors import (
     TasksClientError,
     TransportError,
     TransportTimeout,
-    WaitTimeout,
     error_code_and_message,
     parse_rate_limit_reset,
     parse_retry_after,

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import respx
 
-from infsh_harness.client import AsyncTasksClient, Task, TasksClient
-from infsh_harness.client.errors import NotFoundError, ServerError, WaitTimeout
+from infsh_harness.client import AsyncTasksClient, Task, TasksClient, WaitTimeout
+from infsh_harness.client.errors import NotFoundError, ServerError
 from infsh_harness.spec import load_spec
 
 SPEC = load_spec()

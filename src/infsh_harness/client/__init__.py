@@ -14,7 +14,6 @@ from infsh_harness.client.errors import (
     TasksClientError,
     TransportError,
     TransportTimeout,
-    WaitTimeout,
 )
 from infsh_harness.client.results import (
     CancelResult,
@@ -22,6 +21,7 @@ from infsh_harness.client.results import (
     StreamEvent,
     Task,
     TaskUpdate,
+    WaitTimeout,
     WebhookPayload,
     parse_webhook,
 )

@@ -22,14 +22,13 @@ from infsh_harness.client.errors import (
     RateLimitError,
     TransportError,
     TransportTimeout,
-    WaitTimeout,
     api_error_class,
     error_code_and_message,
     parse_rate_limit_reset,
     parse_remaining,
     parse_retry_after,
 )
-from infsh_harness.client.results import StreamEvent, Task, TaskUpdate, loads
+from infsh_harness.client.results import StreamEvent, Task, TaskUpdate, WaitTimeout, loads
 from infsh_harness.http.calls import Call, CallBuilder
 from infsh_harness.spec import API_VERSIONS, Spec
 

@@ -17,6 +17,7 @@ Every error the Tasks API client raises:
                              trust: not JSON, the wrong content type, undecodable, an undocumented
                              2xx status, or a body that breaks the spec's schema for the version asked for
   x WaitTimeout              ``wait_for_terminal`` reached its deadline; carries the last task seen
+                               (in ``results.py``, beside the ``Task``)
 
 Any other non-2xx status (405, 3xx, ...) raises a plain ``APIError``. The status decides the
 class whatever the body; the code and message are read from either documented error body
@@ -34,12 +35,9 @@ import email.utils
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-
-if TYPE_CHECKING:
-    from infsh_harness.client.results import Task
 
 __all__ = [
     "APIError",
@@ -55,7 +53,6 @@ __all__ = [
     "TasksClientError",
     "TransportError",
     "TransportTimeout",
-    "WaitTimeout",
     "api_error_class",
     "error_code_and_message",
     "parse_rate_limit_reset",
@@ -175,18 +172,6 @@ class ProtocolError(TasksClientError):
         super().__init__(message)
         self.problems = problems
         self.response = response
-
-
-class WaitTimeout(TasksClientError):
-    """``wait_for_terminal`` reached its deadline before the task became terminal.
-
-    ``task`` is the last task read (never terminal), ``waited`` the seconds spent waiting.
-    """
-
-    def __init__(self, message: str, *, task: Task, waited: float) -> None:
-        super().__init__(message)
-        self.task = task
-        self.waited = waited
 
 
 _CLASS_BY_STATUS: dict[int, type[APIError]] = {

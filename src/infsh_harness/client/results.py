@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from infsh_harness.client.errors import ProtocolError
+from infsh_harness.client.errors import ProtocolError, TasksClientError
 from infsh_harness.spec import Spec, load_spec
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "StreamEvent",
     "Task",
     "TaskUpdate",
+    "WaitTimeout",
     "WebhookPayload",
     "loads",
     "parse_webhook",
@@ -188,3 +189,16 @@ def parse_webhook(body: bytes | str | Mapping[str, Any], spec: Spec | None = Non
         raise ProtocolError(f"webhook body breaks {_WEBHOOK_SCHEMA}: {problems[0]}", problems=problems)
     assert isinstance(body, Mapping)  # the schema says object
     return WebhookPayload.from_json(body, spec)
+
+
+class WaitTimeout(TasksClientError):
+    """``wait_for_terminal`` reached its deadline before the task became terminal.
+
+    ``task`` is the last task read (never terminal), ``waited`` the seconds spent waiting. It lives
+    beside the ``Task`` it carries, so that the exception tree (``errors.py``) needs no result type.
+    """
+
+    def __init__(self, message: str, *, task: Task, waited: float) -> None:
+        super().__init__(message)
+        self.task = task
+        self.waited = waited
