@@ -228,8 +228,10 @@ def test_rate_limit_checks() -> None:
     limited = answer(problem(429, "rate_limited"), status=429, headers={**LIMIT_HEADERS, "retry-after": "30"})
     assert check_rate_limited_429(SPEC, limited, NOW) and check_retry_after(SPEC, limited)
     broken("rate-limited-429", check_rate_limited_429, answer(problem(429, "rate_limited"), status=429), NOW)
-    other_code = answer(problem(429, "too_many"), status=429, headers=LIMIT_HEADERS)
+    other_code = answer(v1_error(429, "too_many"), version=None, status=429, headers=LIMIT_HEADERS)
     broken("rate-limited-429", check_rate_limited_429, other_code, NOW)
+    blank = answer({**problem(429, "x"), "type": "about:blank"}, status=429, headers=LIMIT_HEADERS)
+    assert check_rate_limited_429(SPEC, blank, NOW)  # a problem's type is problem-type-code's
     text = answer(problem(429, "rate_limited"), status=429, headers={"retry-after": "soon"})
     broken("retry-after-valid", check_retry_after, text)
     assert not check_retry_after(SPEC, answer(problem(429, "rate_limited"), status=429))  # none given: nothing to judge

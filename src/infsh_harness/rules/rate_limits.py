@@ -17,7 +17,8 @@ from email.utils import parsedate_to_datetime
 
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules.exchange import applies, is_success, operation_of
-from infsh_harness.rules.versions import error_code
+from infsh_harness.rules.predicates import media_type
+from infsh_harness.rules.versions import error_code, error_shape
 from infsh_harness.rules.violation import violation
 from infsh_harness.spec import Spec
 
@@ -119,7 +120,12 @@ def check_rate_limited_429(spec: Spec, obs: Observation, now: float | None = Non
     """rate-limited-429: a 429 of a rate-limited operation is the error ``rate_limited``, with both headers."""
     if obs.status_code != LIMITED or not applies(spec, "rate-limited-429", obs):
         return False
-    code = error_code(obs.body) if obs.body_is_json else None
+    # the code as version 1 gives it (a problem's type is rule problem-type-code's)
+    code = (
+        error_code(obs.body)
+        if obs.body_is_json and error_shape(obs.body, media_type(obs.content_type)) != "2"
+        else None
+    )
     if code is not None and code != "rate_limited":
         detail = f"{operation_of(spec, obs)} answered 429 with error code {code!r}, not 'rate_limited'"
         raise violation(spec, "rate-limited-429", detail, obs)
