@@ -87,7 +87,7 @@ def retry_after_valid(value: str) -> bool:
 def per_minute(spec: Spec, operation_id: str | None) -> int | None:
     """The documented limit of an operation, per minute (``None``: not rate limited by the pages)."""
     limits: Mapping[str, int] = spec.rule("rate-limits").params.get("per-minute", {})
-    return int(limits[operation_id]) if operation_id in limits else None
+    return int(limits[operation_id]) if operation_id is not None and operation_id in limits else None
 
 
 # --- checks over observations ---------------------------------------------------------------------

@@ -101,7 +101,7 @@ def error_code(body: Any) -> str | None:
 
 def code_status_matches(code: str | None, status: int, codes: Mapping[str, int]) -> bool:
     """error-code-status: a documented code comes with its status (an undocumented code says nothing)."""
-    return code not in codes or codes[code] == status
+    return code is None or code not in codes or codes[code] == status
 
 
 def body_status_matches(body_status: Any, status: int) -> bool:
@@ -166,9 +166,9 @@ def check_version_shape(spec: Spec, obs: Observation, spoken: Collection[str]) -
     """version-shape: a success answers the shape of its request's version, on a server that speaks it."""
     operation_id = operation_of(spec, obs) if applies(spec, "version-shape", obs) else None
     version = request_version(obs)
-    if operation_id is None or version not in spoken or not is_success(obs) or not obs.body_is_json:
+    if operation_id is None or version is None or version not in spoken or not is_success(obs):
         return False
-    if not _documents_both(spec, operation_id, obs.status_code):
+    if not obs.body_is_json or not _documents_both(spec, operation_id, obs.status_code):
         return False
     shape = success_shape(obs.body)
     if shape != version:
@@ -213,7 +213,7 @@ def check_error_shape(spec: Spec, obs: Observation, spoken: Collection[str]) -> 
     """error-shape: an error of a documented operation has its version's body (version 2: a problem as
     ``application/problem+json``), on a server that speaks that version."""
     version = request_version(obs)
-    if not is_error(obs) or not applies(spec, "error-shape", obs) or version not in spoken:
+    if version is None or not is_error(obs) or not applies(spec, "error-shape", obs) or version not in spoken:
         return False
     media = media_type(obs.content_type)
     if version == "2":
@@ -261,7 +261,9 @@ def check_problem_type_code(spec: Spec, v2: Observation, v1: Observation | None 
             raise violation(spec, "problem-type-code", detail, v2)
         return True
     codes = documented_codes(spec)
-    return ends in codes and codes[ends] == v2.status_code  # without version 1 to compare, a code of its status
+    return (
+        ends is not None and ends in codes and codes[ends] == v2.status_code
+    )  # without version 1 to compare, a code of its status
 
 
 def check_error_code_status(spec: Spec, obs: Observation) -> bool:
@@ -270,7 +272,7 @@ def check_error_code_status(spec: Spec, obs: Observation) -> bool:
         return False
     codes: Mapping[str, int] = spec.rule("error-code-status").params.get("codes", {})
     code = error_code(obs.body)
-    if code not in codes:
+    if code is None or code not in codes:
         return False
     if not code_status_matches(code, obs.status_code, codes):
         detail = f"error code {code!r} came with {obs.status_code}; the overview gives it {codes[code]}"
