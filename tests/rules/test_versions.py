@@ -199,6 +199,10 @@ def test_webhook_unversioned() -> None:
     assert check_webhook_unversioned(SPEC, hook, "1")
     wrapped_hook = dataclasses.replace(hook, request_body=wrapped(payload))
     assert "wrapped" in broken("webhook-unversioned", check_webhook_unversioned, wrapped_hook, "1").detail
+    in_data = dataclasses.replace(hook, request_body={"data": payload})
+    broken("webhook-unversioned", check_webhook_unversioned, in_data, "2")
+    invalid = dataclasses.replace(hook, request_body={"id": "t1"})  # bare, if not valid: webhook-matches-task's
+    assert check_webhook_unversioned(SPEC, invalid, "2")
 
 
 # --- rate limits ------------------------------------------------------------------------------------

@@ -294,15 +294,16 @@ def check_error_body_status(spec: Spec, obs: Observation) -> bool:
 
 
 def check_webhook_unversioned(spec: Spec, delivery: Observation, version: str) -> bool:
-    """webhook-unversioned: the webhook of a run sent in ``version`` is a bare ``WebhookPayload``."""
+    """webhook-unversioned: the webhook of a run sent in ``version`` is the bare payload, not wrapped
+    (whether it is a valid ``WebhookPayload`` for its task is rule ``webhook-matches-task``'s)."""
     payload = delivery.request_body if delivery.request_body_is_json else None
     if not isinstance(payload, Mapping):
         detail = f"the webhook of a {version_label(version)} run is not a JSON object: {_shown(payload)}"
         raise violation(spec, "webhook-unversioned", detail, delivery)
-    if success_shape(payload) == "1" or spec.validate("WebhookPayload", dict(payload), conventions=False):
-        problems = spec.validate("WebhookPayload", dict(payload), conventions=False)
-        wrapped = "wrapped as version 1's envelope" if success_shape(payload) == "1" else "not a WebhookPayload"
-        detail = f"the webhook of a {version_label(version)} run is {wrapped}: {'; '.join(problems[:2])}"
+    data = payload.get("data")
+    held = isinstance(data, Mapping) and not spec.validate("WebhookPayload", dict(data), conventions=False)
+    if success_shape(payload) == "1" or (held and spec.validate("WebhookPayload", dict(payload), conventions=False)):
+        detail = f"the webhook of a {version_label(version)} run is wrapped around its payload: {_shown(payload)}"
         raise violation(spec, "webhook-unversioned", detail, delivery)
     return True
 
