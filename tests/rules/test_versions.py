@@ -10,10 +10,12 @@ import pytest
 from infsh_harness.http.observation import Observation
 from infsh_harness.rules import ContractViolation
 from infsh_harness.rules.rate_limits import (
+    check_limit_enforced,
     check_rate_limit_headers,
     check_rate_limited_429,
     check_rate_limits,
     check_retry_after,
+    none_left,
     rate_limit_header_problems,
     retry_after_valid,
     whole_number,
@@ -239,3 +241,15 @@ def test_rate_limit_checks() -> None:
     text = answer(problem(429, "rate_limited"), status=429, headers={"retry-after": "soon"})
     broken("retry-after-valid", check_retry_after, text)
     assert not check_retry_after(SPEC, answer(problem(429, "rate_limited"), status=429))  # none given: nothing to judge
+
+
+def test_a_read_after_none_was_left_is_refused() -> None:
+    zero = {**LIMIT_HEADERS, "x-ratelimit-remaining": "0"}
+    assert none_left(zero, NOW) and not none_left(LIMIT_HEADERS, NOW)
+    assert not none_left(zero, NOW + 30)  # the window has reset
+    before = answer(TASK, headers=zero)
+    limited = answer(problem(429, "rate_limited"), status=429, headers=zero)
+    assert check_limit_enforced(SPEC, before, limited, NOW)
+    found = broken("rate-limited-429", check_limit_enforced, before, answer(TASK, headers=zero), NOW)
+    assert "X-RateLimit-Remaining 0" in found.detail
+    assert not check_limit_enforced(SPEC, before, answer(TASK, operation_id="runTask"), NOW)  # another operation

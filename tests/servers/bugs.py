@@ -640,6 +640,8 @@ BUGS.update({
                           after=_on_headers(lambda ex, a: True, _reset_as_delta)),
     "limited_without_headers": Bug("rate-limited-429", "a 429 has no rate-limit headers",
                                    after=_on_headers(_limited, _drop_limit_headers)),
+    "limit_not_enforced": Bug("rate-limited-429", "getTask says no request is left, and serves the next ones",
+                              after=_on_headers(_a_read, lambda h: h.update({"x-ratelimit-remaining": "0"}))),
     "retry_after_text": Bug("retry-after-valid", 'a 429 says Retry-After "in a minute"',
                             after=_on_headers(_limited, lambda h: h.update({"retry-after": "in a minute"}))),
     "webhook_wrapped_v1": Bug("webhook-unversioned", "the webhook of a version 1 run is wrapped as version 1",

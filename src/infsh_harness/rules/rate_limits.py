@@ -26,10 +26,12 @@ __all__ = [
     "REMAINING",
     "RESET",
     "RETRY_AFTER",
+    "check_limit_enforced",
     "check_rate_limit_headers",
     "check_rate_limited_429",
     "check_rate_limits",
     "check_retry_after",
+    "none_left",
     "per_minute",
     "rate_limit_header_problems",
     "remaining_within",
@@ -71,6 +73,13 @@ def rate_limit_header_problems(headers: Mapping[str, str], now: float) -> list[s
 def remaining_within(remaining: int, limit: int) -> bool:
     """rate-limits: no more requests are left than the operation's documented limit allows."""
     return remaining <= limit
+
+
+def none_left(headers: Mapping[str, str], now: float) -> bool:
+    """An answer said no request is left (``X-RateLimit-Remaining: 0``) in a window that resets more
+    than a second after ``now``: the next request of the operation is over the limit."""
+    remaining, reset = whole_number(headers.get(REMAINING)), whole_number(headers.get(RESET))
+    return remaining == 0 and reset is not None and reset - now > 1
 
 
 def retry_after_valid(value: str) -> bool:
@@ -134,6 +143,22 @@ def check_rate_limited_429(spec: Spec, obs: Observation, now: float | None = Non
         detail = f"{operation_of(spec, obs)} answered 429 with {'; '.join(problems)}"
         raise violation(spec, "rate-limited-429", detail, obs)
     return True
+
+
+def check_limit_enforced(spec: Spec, before: Observation, after: Observation, now: float) -> bool:
+    """rate-limited-429: a request of the same operation as ``before``, which said none was left in
+    its window, sent at ``now`` (before the window reset), is refused with 429, not served."""
+    if operation_of(spec, before) != operation_of(spec, after) or not applies(spec, "rate-limited-429", after):
+        return False
+    if not none_left(before.response_headers, now):
+        return False
+    if is_success(after):
+        detail = (
+            f"{operation_of(spec, after)} answered {after.status_code} right after an answer said "
+            f"X-RateLimit-Remaining 0 until {before.response_headers.get(RESET)}"
+        )
+        raise violation(spec, "rate-limited-429", detail, after)
+    return after.status_code == LIMITED
 
 
 def check_retry_after(spec: Spec, obs: Observation) -> bool:

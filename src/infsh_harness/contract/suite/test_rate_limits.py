@@ -24,10 +24,12 @@ from infsh_harness.http.observation import Observation
 from infsh_harness.rules.exchange import payload_of
 from infsh_harness.rules.rate_limits import (
     LIMITED,
+    check_limit_enforced,
     check_rate_limit_headers,
     check_rate_limited_429,
     check_rate_limits,
     check_retry_after,
+    none_left,
     per_minute,
 )
 from infsh_harness.rules.violation import violation
@@ -43,6 +45,8 @@ class Probe:
     seconds: float = 0.0
     limited: Observation | None = None  # the 429 that ended it
     last: Observation | None = None
+    # an answer saying none was left, the next one, and when that one was answered
+    past_zero: tuple[Observation, Observation, float] | None = None
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +60,17 @@ def probe(spec: Spec, api: SuiteDriver, apps: dict[str, App], settings: SuiteSet
     task_id = (payload_of(spec, ran) or {}).get("id")  # out of version 1's envelope on a server that speaks only it
     if not isinstance(task_id, str):
         raise TargetError(f"running {app.name} for the rate-limit probe answered {ran.status_code}")
-    started, sent, last = time.monotonic(), 0, None
+    started, sent, last, past_zero = time.monotonic(), 0, None, None
     while sent < allowed:
-        last = api.get(task_id)
+        before, last = last, api.get(task_id)
         sent += 1
+        now = time.time()
+        if before is not None and past_zero is None and none_left(before.response_headers, now):
+            past_zero = (before, last, now)
         if last.status_code == LIMITED:
-            return Probe(allowed, sent, time.monotonic() - started, last, last)
-    return Probe(allowed, sent, time.monotonic() - started, None, last)
+            break
+    limited = last if last is not None and last.status_code == LIMITED else None
+    return Probe(allowed, sent, time.monotonic() - started, limited, last, past_zero)
 
 
 def no_429(probe: Probe) -> str:
@@ -75,9 +83,12 @@ def no_429(probe: Probe) -> str:
 
 @pytest.mark.rule("rate-limited-429")
 def test_rate_limited_429(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evidence) -> None:
-    """Every 429 of Run task or Get task is the error ``rate_limited`` with both rate-limit headers."""
+    """Every 429 of Run task or Get task is the error ``rate_limited`` with both rate-limit headers; in
+    the probe, the read after one that said no request was left is refused with 429."""
     for obs in answers.all():
         evidence.expect("rate-limited-429", check_rate_limited_429, spec, obs)
+    if probe.past_zero is not None:  # the read after one that said none was left is over the limit
+        evidence.expect("rate-limited-429", check_limit_enforced, spec, *probe.past_zero)
     evidence.minimum("rate-limited-429", 1, no_429(probe))
     evidence.finish()
 
