@@ -31,6 +31,8 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--require-all", "--rule", "no-such-rule"], "unknown rule no-such-rule"),
         (["--suite-deadline", "0"], "argument --suite-deadline: expected a positive number"),
         (["--request-timeout", "nan"], "argument --request-timeout: expected a positive number"),
+        (["--rate-limit-probe", "-1"], "--rate-limit-probe must be from 0 to"),
+        (["--rate-limit-probe", "100000"], "--rate-limit-probe must be from 0 to"),
     ],
 )
 def test_contract_bad_input_is_one_line_and_exit_2(
@@ -56,6 +58,7 @@ def test_contract_passes_its_options_to_the_suite(tmp_path: Path) -> None:
         "--base-url", "http://127.0.0.1:9", "--profile", "quick", "--seed", "4", "--rule", "one-webhook",
         "--long-app", "acme/slow", "--long-input", '{"s": 60}', "--webhook-host", "10.0.0.2", "--webhook-deadline", "3",
         "--strict", "--require-all", "--suite-deadline", "90", "--request-timeout", "7", "--mock-controls", "no",
+        "--rate-limit-probe", "1200",
     )  # fmt: skip
     argv = contract_cli.build_pytest_args(args, tmp_path)
     assert argv[3] == str(contract_cli.CONTRACT_TESTS)
@@ -64,7 +67,7 @@ def test_contract_passes_its_options_to_the_suite(tmp_path: Path) -> None:
         "--contract-profile quick", f"--report-dir {tmp_path}", "--base-url http://127.0.0.1:9", "--seed 4",
         "--rule one-webhook", "--long-app acme/slow", "--webhook-host 10.0.0.2", "--webhook-deadline 3.0",
         "--contract-mode strict", "--require-all", "--suite-deadline 90.0", "--request-timeout 7.0",
-        "--mock-controls no",
+        "--mock-controls no", "--rate-limit-probe 1200",
     ):  # fmt: skip
         assert part in joined
     assert '{"s": 60}' in argv

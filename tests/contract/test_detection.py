@@ -9,6 +9,10 @@ whose rule is one of the mock's gaps (``MOCK_GAPS``: broken or done otherwise th
 bug could hide behind the gap): that one runs in front of the independent server, which honours
 those rules. The clean mock behind the same proxy breaks exactly its gaps and honours every other
 rule that has a check, schemathesis included; the rules awaiting their checks are unchecked.
+
+The REST overview's bugs run in batches (``BATCHES``), one suite run for several bugs that each break
+a rule of their own, in front of the independent server; two proxies make that server speak one API
+version only (``ONE_VERSION``): the other version's rules are then unchecked, never broken.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from tests.contract.runs import (
     FAST,
     INDEPENDENT_CHOICES,
     MOCK_GAPS,
+    PROBE,
     run_suite,
     seeded,
     summary,
@@ -46,15 +51,46 @@ ON_INDEPENDENT = frozenset(
 # ... unless that server chooses otherwise on the rule too: then the proof is what only the bug makes
 # the server answer, among the rule's violations
 SHOWN_BY = {"run_201": "runTask answered 201"}
+# Several bugs in one run, each breaking a rule of its own that none of the others touches (the REST
+# overview's: versions, errors, rate limits, with the rate-limit probe), in front of the independent
+# server, which honours every one of them (tests/contract/test_foreign.py): one run proves each.
+BATCHES: dict[str, tuple[str, ...]] = {
+    "overview-a": ("v1_success_bare", "v2_problem_as_json", "bad_run_422", "reset_as_delta", "retry_after_text",
+                   "webhook_wrapped_v1"),
+    "overview-b": ("v1_created_at_off", "problem_type_blank", "error_body_says_400", "remaining_over_limit",
+                   "limited_without_headers"),
+    "overview-c": ("limit_not_enforced",),  # a read served after one that said none was left
+}  # fmt: skip
+BATCHED = frozenset(bug for bugs in BATCHES.values() for bug in bugs)
+# a server speaking one version only (the independent server behind a proxy that drops or forces the
+# header) -> the version whose rules are then unchecked, never broken
+ONE_VERSION = {"speaks_only_v1": "2", "speaks_only_v2": "1"}
+VERSION_RULES = ("version-shape", "version-same-fields", "error-shape", "problem-type-code", "error-code-status",
+                 "error-body-status")  # fmt: skip
 
 
 def detect(bug: str, report_dir: Path) -> Detection:
     """The suite's verdict on the proxy seeded with ``bug``, run for the rule the bug breaks."""
     upstream = "independent" if bug in ON_INDEPENDENT else "mock"
-    with seeded([bug], upstream=upstream) as url:
-        result = run_suite(url, report_dir, "--rule", DETECTS[bug], *FAST)
+    return run_seeded([bug], [DETECTS[bug]], report_dir, upstream)
+
+
+def run_seeded(
+    bugs: list[str], rules: list[str], report_dir: Path, upstream: str, extra: tuple[str, ...] = ()
+) -> Detection:
+    with seeded(bugs, upstream=upstream) as url:
+        result = run_suite(url, report_dir, *(a for r in rules for a in ("--rule", r)), *FAST, *extra)
     path = report_dir / "summary.json"
     return result, summary(report_dir) if path.exists() else None
+
+
+def detect_batch(batch: str, report_dir: Path) -> Detection:
+    bugs = list(BATCHES[batch])
+    return run_seeded(bugs, [DETECTS[b] for b in bugs], report_dir, "independent", PROBE)
+
+
+def detect_one_version(server: str, report_dir: Path) -> Detection:
+    return run_seeded([server], list(VERSION_RULES), report_dir, "independent")
 
 
 def test_every_rule_is_broken_by_a_seeded_bug() -> None:
@@ -74,17 +110,23 @@ def test_every_bug_of_a_mock_gap_is_proven_elsewhere_or_by_what_it_says() -> Non
 def detections(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Future[Detection]]]:
-    """The selected cases, run two at a time (each is mostly a process starting up)."""
-    bugs = [
-        item.callspec.params["bug"]
+    """The selected cases (single bugs, batches, one-version servers), run two at a time (each is mostly
+    a process starting up)."""
+    runs = {
+        "test_suite_names_the_rule_a_seeded_bug_breaks": ("bug", detect),
+        "test_suite_names_each_rule_a_batch_of_seeded_bugs_breaks": ("batch", detect_batch),
+        "test_a_server_speaking_one_version_leaves_the_others_rules_unchecked": ("server", detect_one_version),
+    }
+    cases = [
+        (runs[name][1], item.callspec.params[runs[name][0]])
         for item in request.session.items
-        if getattr(item, "originalname", "") == "test_suite_names_the_rule_a_seeded_bug_breaks"
+        if (name := getattr(item, "originalname", "")) in runs
     ]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect") as pool:
-        yield {bug: pool.submit(detect, bug, tmp_path_factory.mktemp(bug)) for bug in bugs}
+        yield {case: pool.submit(run, case, tmp_path_factory.mktemp(case)) for run, case in cases}
 
 
-@pytest.mark.parametrize("bug", sorted(DETECTS))
+@pytest.mark.parametrize("bug", sorted(set(DETECTS) - BATCHED))
 def test_suite_names_the_rule_a_seeded_bug_breaks(bug: str, detections: dict[str, Future[Detection]]) -> None:
     rule = SPEC.rule(DETECTS[bug])
     result, data = detections[bug].result(timeout=300)
@@ -103,6 +145,55 @@ def test_suite_names_the_rule_a_seeded_bug_breaks(bug: str, detections: dict[str
         assert rule.id in data["broken"] and all(not SPEC.rule(r).is_convention for r in data["broken"]), output
         failed = [t for t in data["tests"] if t["outcome"] == "failed"]
         assert failed and all(t["message"].startswith(rule.describe()) for t in failed), output
+
+
+def test_batches_hold_one_bug_per_rule() -> None:
+    for bugs in BATCHES.values():
+        assert len({DETECTS[bug] for bug in bugs}) == len(bugs)
+
+
+@pytest.mark.parametrize("batch", sorted(BATCHES))
+def test_suite_names_each_rule_a_batch_of_seeded_bugs_breaks(
+    batch: str, detections: dict[str, Future[Detection]]
+) -> None:
+    """Each rule a bug of the batch breaks is broken (a convention: differs), with its evidence; nothing
+    else is, and every failed test names one of them."""
+    result, data = detections[batch].result(timeout=300)
+    output = result.stdout + result.stderr
+    assert data is not None, output
+    rules = [SPEC.rule(DETECTS[bug]) for bug in BATCHES[batch]]
+    judged = {r["id"]: r for r in data["rules"]}
+    for rule in rules:
+        expected = "differs" if rule.is_convention else "broken"
+        assert judged[rule.id]["verdict"] == expected and judged[rule.id]["evidence"] >= 1, (judged[rule.id], output)
+        assert judged[rule.id]["source"]["kind"] == rule.source.kind
+    failing = sorted(rule.id for rule in rules if not rule.is_convention)
+    assert (result.returncode, data["exit_code"], sorted(data["broken"])) == (1, 1, failing), output
+    for test in data["tests"]:
+        if test["outcome"] == "failed":
+            assert any(test["message"].startswith(SPEC.rule(r).describe()) for r in failing), test
+
+
+@pytest.mark.parametrize("server", sorted(ONE_VERSION))
+def test_a_server_speaking_one_version_leaves_the_others_rules_unchecked(
+    server: str, detections: dict[str, Future[Detection]]
+) -> None:
+    """Version 1 answered as version 2, or the header ignored: what that version owes is unchecked,
+    with why; the rules reading either version's body are judged."""
+    result, data = detections[server].result(timeout=300)
+    output = result.stdout + result.stderr
+    assert data is not None, output
+    missing = ONE_VERSION[server]
+    assert (result.returncode, data["exit_code"], data["broken"]) == (0, 0, []), output
+    judged = {r["id"]: r for r in data["rules"]}
+    unchecked = ["version-shape", "version-same-fields", "error-shape"] + (
+        ["problem-type-code"] if missing == "2" else []
+    )
+    for rule_id in unchecked:
+        assert judged[rule_id]["verdict"] == "unchecked", judged[rule_id]
+        assert f"does not speak version {missing}" in judged[rule_id]["reason"], judged[rule_id]
+    for rule_id in set(VERSION_RULES) - set(unchecked):
+        assert judged[rule_id]["verdict"] == "honoured", judged[rule_id]
 
 
 def test_a_convention_done_otherwise_fails_in_strict_mode(tmp_path: Path) -> None:
@@ -145,7 +236,7 @@ def assert_the_mock_breaks_only_its_gaps(result: subprocess.CompletedProcess[str
     for judged in data["rules"]:
         if judged["id"] in AWAITING_CHECKS:  # reported, never honoured
             assert (judged["evidence"], judged["reason"], judged["tests"]) == (0, "no check yet", []), judged
-        else:
+        elif MOCK_GAPS.get(judged["id"]) != "unchecked":
             assert judged["evidence"] >= 1, judged
     for test in data["tests"]:  # each failure is one of the gaps
         if test["outcome"] == "failed":
@@ -183,8 +274,9 @@ def test_embedded_mock_breaks_only_its_gaps(clean_runs: CleanRuns) -> None:
     data = summary(report_dir)
     assert data["target"] == "embedded mock"
     assert_the_mock_breaks_only_its_gaps(result, data)
-    assert [t["id"] for t in data["tests"] if t["outcome"] not in ("passed", "differs")] == [
-        t["id"] for t in data["tests"] if t["outcome"] == "failed"
-    ]  # nothing skipped: with its controls, every minimum is seen
+    unseen = {r for r, verdict in MOCK_GAPS.items() if verdict == "unchecked"}
+    skipped = [t for t in data["tests"] if t["outcome"] not in ("passed", "differs", "failed")]
+    # nothing skipped but what the mock never shows: with its controls, every other minimum is seen
+    assert all(set(t["rules"]) <= unseen for t in skipped), skipped
     for name in ("junit.xml", "summary.md", "schemathesis/schemathesis.har"):
         assert (report_dir / name).stat().st_size > 0

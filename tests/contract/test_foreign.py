@@ -11,7 +11,18 @@ from typing import Any
 import pytest
 
 from infsh_harness.spec import load_spec
-from tests.contract.runs import AWAITING_CHECKS, FAST, INDEPENDENT_CHOICES, independent, run_suite, summary, verdicts
+from tests.contract.runs import (
+    AWAITING_CHECKS,
+    FAST,
+    INDEPENDENT_CHOICES,
+    KEYS,
+    OTHER_KEYS,
+    PROBE,
+    independent,
+    run_suite,
+    summary,
+    verdicts,
+)
 
 SPEC = load_spec()
 ITS_CHOICES = INDEPENDENT_CHOICES  # where it chooses otherwise than our conventions
@@ -19,14 +30,19 @@ ITS_CHOICES = INDEPENDENT_CHOICES  # where it chooses otherwise than our convent
 
 @pytest.fixture(scope="module")
 def default_and_strict(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Both runs at once, against one server (each is mostly a process starting up and waiting)."""
+    """Both runs at once, against one server (each is mostly a process starting up and waiting), each
+    with keys of its own: the rate-limit probe uses up its key's limit of reads."""
+    keys = {"default": KEYS, "strict": OTHER_KEYS}
 
     def run(url: str, mode: str) -> tuple[int, dict[str, Any]]:
         report_dir: Path = tmp_path_factory.mktemp(mode)
-        result = run_suite(url, report_dir, "--contract-mode", mode, *FAST)
+        result = run_suite(url, report_dir, "--contract-mode", mode, *FAST, *PROBE, keys=keys[mode])
         return result.returncode, summary(report_dir)
 
-    with independent() as url, ThreadPoolExecutor(max_workers=2, thread_name_prefix="foreign") as pool:
+    with (
+        independent((*KEYS, *OTHER_KEYS)) as url,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="foreign") as pool,
+    ):
         futures = {mode: pool.submit(run, url, mode) for mode in ("default", "strict")}
         return {mode: future.result(timeout=300) for mode, future in futures.items()}
 

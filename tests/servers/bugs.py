@@ -520,3 +520,135 @@ BUGS: dict[str, Bug] = {
     "echo_key": Bug(None, "the key sent is named in every error and task (a leak, not a rule)",
                     after=_echo_key),
 }
+
+
+# --- the REST overview: versions, errors, rate limits (against the independent server) ---------------
+def _version_of(ex: Exchange) -> str:
+    return ex.headers.get("x-api-version", "1").strip() or "1"
+
+
+def _versioned(version: str, edit: Callable[[Exchange, Answer], None]) -> After:
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        if ex.route is not None and _version_of(ex) == version:
+            edit(ex, answer)
+
+    return after
+
+
+def _envelope(answer: Answer) -> dict[str, Any] | None:
+    data = answer.data
+    ok = 200 <= answer.status < 300 and isinstance(data, dict) and data.get("success") is True
+    return data if ok and isinstance(data.get("data"), dict) else None
+
+
+def _unwrap_success(ex: Exchange, answer: Answer) -> None:
+    if (envelope := _envelope(answer)) is not None:
+        answer.set_json(envelope["data"])
+
+
+def _created_at_a_second_off(ex: Exchange, answer: Answer) -> None:
+    envelope = _envelope(answer)
+    if envelope is not None and "created_at" in envelope["data"]:
+        envelope["data"]["created_at"] = _shift(envelope["data"]["created_at"], 1)
+        answer.set_json(envelope)
+
+
+def _problem_as_json(ex: Exchange, answer: Answer) -> None:
+    if answer.status >= 400 and answer.headers.get("content-type", "").startswith("application/problem+json"):
+        answer.headers["content-type"] = "application/json"
+
+
+def _problem_type_blank(ex: Exchange, answer: Answer) -> None:
+    data = answer.data
+    if answer.status >= 400 and isinstance(data, dict) and "type" in data:
+        answer.set_json({**data, "type": "about:blank"}, answer.headers.get("content-type", "application/json"))
+
+
+def _error_status(status: Callable[[int], int], body_only: bool = False) -> After:
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        data = answer.data
+        if answer.status < 400 or not isinstance(data, dict) or "status" not in data:
+            return
+        changed = status(answer.status)
+        if not body_only:
+            answer.status = changed
+        answer.set_json({**data, "status": changed}, answer.headers.get("content-type", "application/json"))
+
+    return after
+
+
+async def _bad_run_422(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    if ex.route == "run" and answer.status == 400:
+        await _error_status(lambda status: 422)(proxy, ex, answer)
+
+
+def _on_headers(when: Callable[[Exchange, Answer], bool], edit: Callable[[dict[str, str]], None]) -> After:
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        if when(ex, answer):
+            edit(answer.headers)
+
+    return after
+
+
+def _reset_as_delta(headers: dict[str, str]) -> None:
+    reset = headers.get("x-ratelimit-reset", "")
+    if reset.isdigit():
+        headers["x-ratelimit-reset"] = str(max(int(reset) - int(datetime.now(UTC).timestamp()), 0))
+
+
+def _drop_limit_headers(headers: dict[str, str]) -> None:
+    headers.pop("x-ratelimit-remaining", None)
+    headers.pop("x-ratelimit-reset", None)
+
+
+def _a_read(ex: Exchange, answer: Answer) -> bool:
+    return ex.route == "get" and "x-ratelimit-remaining" in answer.headers
+
+
+def _limited(ex: Exchange, answer: Answer) -> bool:
+    return answer.status == 429
+
+
+def _wrap_v1_webhooks(proxy: SeededProxy, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if proxy.hook_versions.get(proxy.delivering) != "1":
+        return payloads
+    return [{"success": True, "status": 200, "data": payload} for payload in payloads]
+
+
+async def _one_version(proxy: SeededProxy, ex: Exchange, version: str | None) -> Answer | None:
+    ex.headers.pop("x-api-version", None)
+    if version is not None:
+        ex.headers["x-api-version"] = version
+    return None
+
+
+BUGS.update({
+    "v1_success_bare": Bug("version-shape", "version 1 successes are bare (its errors stay wrapped)",
+                           after=_versioned("1", _unwrap_success)),
+    "v1_created_at_off": Bug("version-same-fields", "version 1's data has created_at a second later",
+                             after=_versioned("1", _created_at_a_second_off)),
+    "v2_problem_as_json": Bug("error-shape", "version 2 errors are labelled application/json",
+                              after=_versioned("2", _problem_as_json)),
+    "problem_type_blank": Bug("problem-type-code", 'version 2 errors have type "about:blank"',
+                              after=_versioned("2", _problem_type_blank)),
+    "bad_run_422": Bug("error-code-status", "a bad run body gets 422 invalid_request", after=_bad_run_422),
+    "error_body_says_400": Bug("error-body-status", "every error body says status 400",
+                               after=_error_status(lambda status: 400, body_only=True)),
+    "remaining_over_limit": Bug("rate-limits", "getTask says 5000 requests are left",
+                                after=_on_headers(_a_read, lambda h: h.update({"x-ratelimit-remaining": "5000"}))),
+    "reset_as_delta": Bug("rate-limit-headers", "X-RateLimit-Reset is the seconds to wait, not a Unix time",
+                          after=_on_headers(lambda ex, a: True, _reset_as_delta)),
+    "limited_without_headers": Bug("rate-limited-429", "a 429 has no rate-limit headers",
+                                   after=_on_headers(_limited, _drop_limit_headers)),
+    "limit_not_enforced": Bug("rate-limited-429", "getTask says no request is left, and serves the next ones",
+                              after=_on_headers(_a_read, lambda h: h.update({"x-ratelimit-remaining": "0"}))),
+    "retry_after_text": Bug("retry-after-valid", 'a 429 says Retry-After "in a minute"',
+                            after=_on_headers(_limited, lambda h: h.update({"retry-after": "in a minute"}))),
+    "webhook_wrapped_v1": Bug("webhook-unversioned", "the webhook of a version 1 run is wrapped as version 1",
+                              hook=_wrap_v1_webhooks),
+    # not bugs: a server speaking one version only, whose other version's rules are unchecked
+    "speaks_only_v1": Bug(None, "the header is ignored: every answer is version 1",
+                          before=lambda proxy, ex: _one_version(proxy, ex, None)),
+    "speaks_only_v2": Bug(None, "every answer is version 2, with the header or without",
+                          before=lambda proxy, ex: _one_version(proxy, ex, "2")),
+})  # fmt: skip

@@ -16,14 +16,22 @@ differently from this project's conventions:
   characters and a ``wait`` other than true/false are accepted;
 * timestamps carry ``+00:00`` and microseconds.
 
-It serves neither the task stream, the session endpoints nor rate limits (the rules of those are
-awaiting their checks). The contract suite must pass it by default (those are conventions:
+It limits Run task to 100 requests a minute and Get task to 1000, per key, as the overview says,
+in a window of its own: a minute from a key's first request of the operation (not the clock's
+minute); every read with a valid key counts, and every run that starts a task (a body it refuses
+costs nothing). Their answers carry ``X-RateLimit-Remaining`` and
+``X-RateLimit-Reset`` (the window's end, Unix seconds); a request over the limit gets 429
+``rate_limited`` with both and ``Retry-After`` (seconds to the window's end).
+
+It serves neither the task stream nor the session endpoints (the rules of those are awaiting their
+checks). The contract suite must pass it by default (those are conventions:
 ``differs``) and fail it with ``--contract-strict``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from collections.abc import Sequence
@@ -44,6 +52,8 @@ PHASES = (1, 2, 3, 4, 5, 6, 7, 8)  # Received ... Uploading, each PHASE_S long
 RUNNING, COMPLETED, FAILED, CANCELLED = 7, 9, 10, 11
 TERMINAL = (COMPLETED, FAILED, CANCELLED)
 APPS = ("infsh/echo", "infsh/sleep", "infsh/fail")
+LIMITS = {"run": 100, "get": 1000}  # requests a minute per key, the overview's
+WINDOW_S = 60.0
 
 
 def _stamp(epoch: float) -> str:
@@ -59,10 +69,10 @@ def _version(request: HTTPConnection) -> str:
     return "2" if request.headers.get("x-api-version", "").strip() == "2" else "1"
 
 
-def _ok(request: HTTPConnection, body: Any) -> JSONResponse:
+def _ok(request: HTTPConnection, body: Any, headers: dict[str, str] | None = None) -> JSONResponse:
     if _version(request) == "2":
-        return JSONResponse(body)
-    return JSONResponse({"success": True, "status": 200, "data": body})
+        return JSONResponse(body, headers=headers)
+    return JSONResponse({"success": True, "status": 200, "data": body}, headers=headers)
 
 
 def _error(request: HTTPConnection, status: int, code: str, message: str,
@@ -76,12 +86,20 @@ def _error(request: HTTPConnection, status: int, code: str, message: str,
 
 
 class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
-    def response(self, request: HTTPConnection) -> JSONResponse:
-        return _error(request, self.status, self.code, self.message)
+    def response(self, request: HTTPConnection, headers: dict[str, str] | None = None) -> JSONResponse:
+        return _error(request, self.status, self.code, self.message, {**(headers or {}), **(self.headers or {})})
+
+
+@dataclass
+class Window:
+    """One key's use of one operation: a minute from its first request."""
+
+    ends: float
+    used: int = 0
 
 
 @dataclass
@@ -119,6 +137,8 @@ class Independent:
     phase_s: float = 0.02
     jobs: dict[str, Job] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # session id -> owner
+    limits: dict[str, int] = field(default_factory=lambda: dict(LIMITS))
+    windows: dict[tuple[str, str], Window] = field(default_factory=dict)  # (key, operation) -> its window
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     # --- the model -------------------------------------------------------------------------
@@ -149,6 +169,22 @@ class Independent:
         if job.owner != owner:
             raise Refused(403, "forbidden", "Insufficient permissions")
         return job
+
+    def limited(self, owner: str, operation: str, *, count: bool = True) -> dict[str, str]:
+        """Count one request of ``operation`` by ``owner`` (unless not ``count``): the rate-limit
+        headers of its answer, or ``Refused`` 429 (with them) when it is over the limit."""
+        now = time.time()
+        window = self.windows.get((owner, operation))
+        if window is None or now >= window.ends:
+            window = self.windows[(owner, operation)] = Window(now + WINDOW_S)
+        window.used += count
+        limit = self.limits[operation]
+        headers = {"X-RateLimit-Remaining": str(max(limit - window.used, 0)),
+                   "X-RateLimit-Reset": str(math.ceil(window.ends))}  # fmt: skip
+        if window.used > limit:
+            wait = {"Retry-After": str(max(math.ceil(window.ends - now), 1))}
+            raise Refused(429, "rate_limited", "Too many requests", {**headers, **wait})
+        return headers
 
     @staticmethod
     def _number(value: Any) -> bool:
@@ -196,15 +232,18 @@ class Independent:
 
     # --- routes ----------------------------------------------------------------------------
     async def run(self, request: Request) -> Response:
+        limits: dict[str, str] = {}
         try:
             owner = self.owner(request)
+            limits = self.limited(owner, "run", count=False)
             try:
                 data = await request.json()
             except ValueError:
                 raise Refused(400, "invalid_request", "the body is not JSON") from None
             app, input_, session_id = self._checked(data, owner)
+            limits = self.limited(owner, "run")
         except Refused as refused:
-            return refused.response(request)
+            return refused.response(request, limits)
         seconds = input_.get("seconds", 1) if app == "infsh/sleep" else self.phase_s
         job = Job(
             id=f"job-{secrets.token_hex(10)}", owner=owner, app=app, input=input_, created=time.time(),
@@ -216,13 +255,15 @@ class Independent:
         if request.query_params.get("wait") != "false":
             while job.status(time.time(), self.phase_s) not in TERMINAL and time.time() - job.created < 60:
                 await asyncio.sleep(min(0.01, max(job.ends_at(self.phase_s) - time.time(), 0.001)))
-        return _ok(request, self.body(job))
+        return _ok(request, self.body(job), limits)
 
     async def get(self, request: Request) -> Response:
+        limits: dict[str, str] = {}
         try:
-            return _ok(request, self.body(self.job(request)))
+            limits = self.limited(self.owner(request), "get")
+            return _ok(request, self.body(self.job(request)), limits)
         except Refused as refused:
-            return refused.response(request)
+            return refused.response(request, limits)
 
     async def cancel(self, request: Request) -> Response:
         try:
@@ -299,8 +340,9 @@ def _is_url(value: str) -> bool:
     return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in value)
 
 
-def independent_app(keys: Sequence[str], phase_s: float = 0.02) -> ASGIApp:
-    return Independent(keys, phase_s).app()
+def independent_app(keys: Sequence[str], phase_s: float = 0.02, limits: dict[str, int] | None = None) -> ASGIApp:
+    """``limits``: requests a minute per key of ``run`` and ``get`` (default the overview's, :data:`LIMITS`)."""
+    return Independent(keys, phase_s, limits=dict(limits or LIMITS)).app()
 
 
 __all__ = ["Independent", "independent_app"]

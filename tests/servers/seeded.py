@@ -58,6 +58,8 @@ class SeededProxy:
     latest: dict[str, str] = field(default_factory=dict)  # key -> its latest task
     hooks: dict[str, str] = field(default_factory=dict)  # token -> the run's own webhook URL
     hook_tasks: dict[str, str] = field(default_factory=dict)  # token -> its task, once the run answered
+    hook_versions: dict[str, str] = field(default_factory=dict)  # a run's own webhook URL -> its X-API-Version
+    delivering: str = ""  # the run's own webhook URL of the delivery being passed on
     _client: httpx.AsyncClient | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -143,6 +145,7 @@ class SeededProxy:
             return None
         token = secrets.token_hex(8)
         self.hooks[token] = ex.data["webhook"]
+        self.hook_versions[ex.data["webhook"]] = ex.headers.get("x-api-version", "1").strip()
         ex.set_json({**ex.data, "webhook": f"{self.public_url}/_hooks/{token}"})
         return token
 
@@ -174,6 +177,7 @@ class SeededProxy:
         if url is None or (state is not None and state.early):
             return Answer.json(200, {"received": True})
         payloads = [payload] if isinstance(payload, dict) else []
+        self.delivering = url
         for bug in self.active:
             if bug.hook is not None:
                 payloads = bug.hook(self, [copy.deepcopy(p) for p in payloads])

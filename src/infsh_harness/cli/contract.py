@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from infsh_harness.cli.args import positive_float
+from infsh_harness.contract.options import MAX_RATE_LIMIT_PROBE
 from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN, MODES
 from infsh_harness.spec import SpecError, load_spec
@@ -44,6 +45,7 @@ _PASS_THROUGH = (
     "suite_deadline",
     "request_timeout",
     "mock_controls",
+    "rate_limit_probe",
 )
 _REQUEST_TIMEOUT_HELP = (
     f"seconds one request may take; a waited run gets --task-deadline more (default {DEFAULT_REQUEST_TIMEOUT_S:g})"
@@ -94,6 +96,10 @@ def add_parser(subparsers: Any) -> None:
         "--mock-controls", choices=("auto", "yes", "no"), default=None,
         help="whether the target has the mock's /_mock/ controls (default auto)",
     )  # fmt: skip
+    p.add_argument(
+        "--rate-limit-probe", type=int, default=None, metavar="N",
+        help="send up to N getTask requests at the end of the run to reach a 429 and check it (default 0: none)",
+    )  # fmt: skip
     p.set_defaults(func=main)
 
 
@@ -104,6 +110,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--seed must not be negative")
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
+    if args.rate_limit_probe is not None and not 0 <= args.rate_limit_probe <= MAX_RATE_LIMIT_PROBE:
+        raise UsageError(f"--rate-limit-probe must be from 0 to {MAX_RATE_LIMIT_PROBE}")
     for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline", "webhook_port"):
         value = getattr(args, name)
         if value is not None and value < 0:

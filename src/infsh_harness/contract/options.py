@@ -27,8 +27,9 @@ from infsh_harness.contract.settings import (
 from infsh_harness.rules.verdicts import MODES
 from infsh_harness.spec import load_spec
 
-__all__ = ["add_options", "settings_from"]
+__all__ = ["MAX_RATE_LIMIT_PROBE", "add_options", "settings_from"]
 
+MAX_RATE_LIMIT_PROBE = 5000  # getTask requests the probe may send: past Get task's limit of 1000 a minute
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 
 
@@ -94,6 +95,14 @@ def add_options(parser: pytest.Parser) -> None:
         f"{DEFAULT_REQUEST_TIMEOUT_S:g})",
     )
     group.addoption(
+        "--rate-limit-probe",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"send up to N getTask requests, at the end of the run, to reach a 429 and check it (default 0: "
+        f"none; at most {MAX_RATE_LIMIT_PROBE})",
+    )
+    group.addoption(
         "--mock-controls",
         choices=("auto", "yes", "no"),
         default="auto",
@@ -148,6 +157,9 @@ def settings_from(config: pytest.Config) -> SuiteSettings:
         raise pytest.UsageError(f"unknown rule(s) {', '.join(unknown)}; the spec has {', '.join(spec.rules)}")
     for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline"):
         _seconds(config, name)
+    probe = config.getoption("rate_limit_probe")
+    if not 0 <= probe <= MAX_RATE_LIMIT_PROBE:
+        raise pytest.UsageError(f"--rate-limit-probe must be from 0 to {MAX_RATE_LIMIT_PROBE}, not {probe}")
     api_key, api_key_2 = defaults.api_keys(os.environ)
     return SuiteSettings(
         base_url=base_url.rstrip("/") if base_url else None,
@@ -173,4 +185,5 @@ def settings_from(config: pytest.Config) -> SuiteSettings:
         require_all=bool(config.getoption("require_all")),
         suite_deadline_s=_seconds(config, "suite_deadline", positive=True),
         request_timeout_s=_seconds(config, "request_timeout", positive=True),
+        rate_limit_probe=probe,
     )

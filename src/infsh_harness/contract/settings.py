@@ -47,6 +47,7 @@ class SuiteSettings:
     require_all: bool = False
     suite_deadline_s: float = DEFAULT_SUITE_DEADLINE_S
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    rate_limit_probe: int = 0  # getTask requests the suite may send at its end to reach a 429
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -7,6 +7,8 @@
   break), unknown apps and tasks, other keys' tasks
 * ``history``     rules spanning reads of one task: a ledger fed exchanges in the order answered
 * ``webhooks``    one delivery per terminal task, reporting its final state
+* ``versions``    the REST overview's two formats and error model, and which versions a server speaks
+* ``rate_limits`` the REST overview's rate limits: the headers, 429 and ``Retry-After``
 * ``verdicts``    honoured / broken / differs / unchecked, from what the checks found and where each
   rule comes from (``documented``, ``http`` or ``convention``), and a run's exit code
 

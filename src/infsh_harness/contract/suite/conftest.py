@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from infsh_harness import defaults
+from infsh_harness.contract.both_versions import BothWays, read_both_ways
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
 from infsh_harness.contract.options import add_options, settings_from
@@ -93,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "schemathesis: runs schemathesis against the target")
     config.addinivalue_line("markers", "every_answer: checks every answer the run received (runs last)")
     config.addinivalue_line("markers", "slow: part of the full suite only")
+    config.addinivalue_line("markers", "rate_limit_probe: may use up the target's rate limits (runs after all others)")
     settings = settings_from(config)
     config.stash[SETTINGS] = settings
     config.stash[OUTCOMES] = {}
@@ -132,7 +134,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     # the checks of every answer the run received come last, when every answer is in
-    items[:] = sorted(keep, key=lambda item: bool(item.get_closest_marker("every_answer")))
+    # and the rate-limit probe after them, when nothing else needs the target's limits
+    items[:] = sorted(keep, key=lambda item: (bool(item.get_closest_marker("rate_limit_probe")),
+                                              bool(item.get_closest_marker("every_answer"))))  # fmt: skip
     scope = {r for item in items for r in rules_of(item)}
     if settings.rules:
         scope &= set(settings.rules)
@@ -504,3 +508,21 @@ def schemathesis_result(
     if result.timed_out:
         clock.check()
     return result
+
+
+# --- both API versions (the REST overview's rules) ------------------------------------------------
+@pytest.fixture(scope="session")
+def api_v1(settings: SuiteSettings, target_url: str, spec: Spec, pytestconfig: pytest.Config) -> Iterator[SuiteDriver]:
+    """The target as the first key, sending no ``X-API-Version``: version 1, the default."""
+    config = pytestconfig
+    with SuiteDriver(
+        target_url, settings.api_key, spec, clock=config.stash[CLOCK], log=config.stash[ANSWERS],
+        wait_s=settings.task_deadline_s, secrets=settings.secrets, api_version=None,
+    ) as target:  # fmt: skip
+        yield target
+
+
+@pytest.fixture(scope="session")
+def both_ways(api: SuiteDriver, api_v1: SuiteDriver, apps: dict[str, App], rng: random.Random) -> BothWays:
+    """A finished task read in both versions, and the documented errors provoked in both."""
+    return read_both_ways(api, api_v1, apps["complete"], f"task_contract_unknown_{rng.getrandbits(64):016x}")
