@@ -520,3 +520,67 @@ BUGS: dict[str, Bug] = {
     "echo_key": Bug(None, "the key sent is named in every error and task (a leak, not a rule)",
                     after=_echo_key),
 }
+
+
+# --- the task stream and the session endpoints (the Streaming and Sessions pages) ----------------------
+def _is_stream(ex: Exchange, answer: Answer) -> bool:
+    media = answer.headers.get("content-type", "")
+    return ex.path.endswith("/stream") and answer.status == 200 and media.startswith("text/event-stream")
+
+
+def on_stream(edit: Callable[[list[str]], list[str]]) -> After:
+    """Rewrite a stream's events, each one block of ``field: value`` lines."""
+
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        if _is_stream(ex, answer):
+            blocks = [b for b in answer.body.decode().replace("\r\n", "\n").split("\n\n") if b.strip()]
+            answer.body = "".join(f"{b}\n\n" for b in edit(blocks)).encode()
+
+    return after
+
+
+def _lines(blocks: list[str], keep: Callable[[str], bool]) -> list[str]:
+    return ["\n".join(line for line in b.split("\n") if keep(line)) for b in blocks]
+
+
+def _name(block: str) -> str:
+    return next((line[6:].strip() for line in block.split("\n") if line.startswith("event:")), "message")
+
+
+def _goes_back(blocks: list[str]) -> list[str]:
+    """The first update shown again, with an id of its own, after the second one."""
+    updates = [n for n, b in enumerate(blocks) if _name(b) == "update"]
+    if len(updates) < 2:
+        return blocks
+    first = blocks[updates[0]].split("\n")
+    again = "\n".join("id: evt_again" if line.startswith("id:") else line for line in first)
+    return [*blocks[: updates[1] + 1], again, *blocks[updates[1] + 1 :]]
+
+
+def _done_early(blocks: list[str]) -> list[str]:
+    """``done`` right after the first update, the rest dropped."""
+    updates = [n for n, b in enumerate(blocks) if _name(b) == "update"]
+    done = [b for b in blocks if _name(b) == "done"]
+    return [*blocks[: updates[0] + 1], *done] if updates and done else blocks
+
+
+async def _resume_ignored(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    if ex.path.endswith("/stream"):
+        ex.headers.pop("last-event-id", None)
+        ex.query.pop("last_event_id", None)
+    return None
+
+
+STREAM_SESSION_BUGS: dict[str, Bug] = {
+    "stream_events_unnamed": Bug("stream-events", "stream events carry no `event:` name (all are `message`)",
+                                 after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("event:")))),
+    "stream_status_backwards": Bug("stream-follows-task", "the stream shows its first status again after the second",
+                                   after=on_stream(_goes_back)),
+    "stream_done_early": Bug("stream-done-terminal", "`done` comes after the first update, the task still running",
+                             after=on_stream(_done_early)),
+    "stream_no_ids": Bug("stream-event-ids", "stream events carry no `id:`",
+                         after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("id:")))),
+    "stream_resume_ignored": Bug("stream-resume", "a stream resumed after an event starts over",
+                                 before=_resume_ignored),
+}
+BUGS.update(STREAM_SESSION_BUGS)

@@ -29,6 +29,7 @@ from infsh_harness.spec import load_spec
 
 __all__ = ["add_options", "settings_from"]
 
+READ_KEY_ENV = "INFSH_API_KEY_READ"
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 
 
@@ -51,6 +52,11 @@ def add_options(parser: pytest.Parser) -> None:
         "differently fails it too)",
     )
     group.addoption("--contract-strict", action="store_true", help="the same as --contract-mode strict")
+    group.addoption(
+        "--api-key-read",
+        default=None,
+        help=f"a key with the apps:read scope only, for rule session-scopes (default: ${READ_KEY_ENV})",
+    )
     group.addoption(
         "--require-all", action="store_true", help="fail the run when a rule could not be checked (unchecked)"
     )
@@ -173,4 +179,5 @@ def settings_from(config: pytest.Config) -> SuiteSettings:
         require_all=bool(config.getoption("require_all")),
         suite_deadline_s=_seconds(config, "suite_deadline", positive=True),
         request_timeout_s=_seconds(config, "request_timeout", positive=True),
+        api_key_read=config.getoption("api_key_read") or os.environ.get(READ_KEY_ENV) or None,
     )

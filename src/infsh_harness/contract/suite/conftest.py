@@ -504,3 +504,15 @@ def schemathesis_result(
     if result.timed_out:
         clock.check()
     return result
+
+
+@pytest.fixture(scope="session")
+def api_read(
+    settings: SuiteSettings, target_url: str, spec: Spec, pytestconfig: pytest.Config
+) -> Iterator[SuiteDriver]:
+    """The target, as a key with the ``apps:read`` scope only (``INFSH_API_KEY_READ`` or
+    ``--api-key-read``); skips when there is none."""
+    if not settings.api_key_read:
+        pytest.skip("needs a key with the apps:read scope only: set INFSH_API_KEY_READ")
+    with _driver(settings, target_url, spec, pytestconfig, settings.api_key_read) as target:
+        yield target
