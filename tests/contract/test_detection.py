@@ -185,9 +185,10 @@ def test_embedded_mock_breaks_only_its_gaps(clean_runs: CleanRuns) -> None:
     data = summary(report_dir)
     assert data["target"] == "embedded mock"
     assert_the_mock_breaks_only_its_gaps(result, data)
+    # nothing skipped but the tests of what the mock does not serve: with its controls, every minimum is seen
     unseen = {r for r, v in MOCK_GAPS.items() if v == "unchecked"}
-    assert [t["id"] for t in data["tests"] if t["outcome"] not in ("passed", "differs")] == [
-        t["id"] for t in data["tests"] if t["outcome"] == "failed" or set(t["rules"]) <= unseen
-    ]  # nothing skipped but what the mock does not serve: with its controls, every minimum is seen
+    for test in data["tests"]:
+        if test["outcome"] not in ("passed", "differs", "failed"):
+            assert test["rules"] and set(test["rules"]) <= unseen, test
     for name in ("junit.xml", "summary.md", "schemathesis/schemathesis.har"):
         assert (report_dir / name).stat().st_size > 0

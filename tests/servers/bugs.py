@@ -571,6 +571,109 @@ async def _resume_ignored(proxy: SeededProxy, ex: Exchange) -> Answer | None:
     return None
 
 
+def _session_answer(ex: Exchange, answer: Answer) -> dict[str, Any] | None:
+    """The session of a 200 answer of ``GET /sessions/{id}`` or a keepalive (bare, or version 1's ``data``)."""
+    data = answer.data
+    if not ex.path.startswith("/sessions/") or answer.status != 200 or not isinstance(data, dict):
+        return None
+    return data["data"] if isinstance(data.get("data"), dict) and "success" in data else data
+
+
+def on_session(edit: Callable[[SeededProxy, dict[str, Any]], None]) -> After:
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        session = _session_answer(ex, answer)
+        if session is not None:
+            whole = answer.data
+            edit(proxy, session)
+            if "success" in whole:
+                whole["data"] = session
+            answer.set_json(whole if "success" in whole else session, answer.headers.get("content-type", ""))
+
+    return after
+
+
+def _upper_status(proxy: SeededProxy, session: dict[str, Any]) -> None:
+    session["status"] = str(session.get("status")).upper()
+
+
+def _first_expiry(proxy: SeededProxy, session: dict[str, Any]) -> None:
+    first = proxy.notes.setdefault("expiry", {}).setdefault(session.get("id"), session.get("expires_at"))
+    session["expires_at"] = first
+
+
+async def _empty_list(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    if ex.path == "/sessions" and answer.status == 200 and isinstance(answer.data, list):
+        answer.set_json([], answer.headers.get("content-type", "application/json"))
+
+
+async def _keepalive_noop(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    if ex.method == "POST" and ex.path.startswith("/sessions/") and ex.path.endswith("/keepalive"):
+        ex.method, ex.path, ex.raw_path = "GET", ex.path[: -len("/keepalive")], ex.raw_path[: -len("/keepalive")]
+    return None
+
+
+async def _end_answers_200(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    if ex.method == "DELETE" and ex.path.startswith("/sessions/") and answer.status == 204:
+        answer.status = 200
+        answer.set_json({"ended": True})
+
+
+def _default_idle_300(ex: Exchange) -> Answer | None:
+    if ex.data.get("session") == "new" and "session_timeout" not in ex.data:
+        ex.set_json({**ex.data, "session_timeout": 300})
+    return None
+
+
+def _drop_workers(ex: Exchange) -> Answer | None:
+    if "workers" in ex.data:
+        ex.set_json({k: v for k, v in ex.data.items() if k != "workers"})
+    return None
+
+
+def _recode(status: int | None, codes: dict[str, tuple[int, str]]) -> Callable[[Answer], None]:
+    """Answers carrying one of ``codes`` (any case) get its (status, code) instead; version 1 or 2 alike."""
+
+    def edit(answer: Answer) -> None:
+        data = answer.data
+        if not isinstance(data, dict):
+            return
+        inner = data.get("error") if isinstance(data.get("error"), dict) else None
+        code = str(inner.get("code")) if inner else str(data.get("type", "")).rsplit("/", 1)[-1]
+        new = codes.get(code.upper())
+        if new is None or (status is not None and answer.status != status):
+            return
+        answer.status = new[0]
+        if inner is not None:
+            data["status"], inner["code"] = new[0], new[1]
+        else:
+            data["status"], data["type"] = new[0], f"{str(data['type']).rsplit('/', 1)[0]}/{new[1]}"
+        answer.set_json(data, answer.headers.get("content-type", "application/json"))
+
+    return edit
+
+
+async def _session_app_ignored(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    """A run continuing a session runs the session's own app, whatever the run names."""
+    if ex.route == "run" and isinstance(ex.data, dict) and ex.data.get("session") not in (None, "new"):
+        app = proxy.notes.get("session_apps", {}).get(ex.data["session"])
+        if app is not None:
+            ex.set_json({**ex.data, "app": app})
+    return None
+
+
+async def _remember_session_app(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    body = task_body(answer) if ex.route == "run" else None
+    if body is not None and isinstance(ex.data, dict) and ex.data.get("session") == "new" and body.get("session_id"):
+        proxy.notes.setdefault("session_apps", {})[body["session_id"]] = ex.data.get("app")
+
+
+async def _any_key_executes(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    executes = ex.path.startswith("/sessions/") and ex.method in ("POST", "DELETE")
+    if executes and ex.key is not None and ex.key in proxy.keys:
+        ex.headers["authorization"] = f"Bearer {proxy.keys[0]}"
+    return None
+
+
 STREAM_SESSION_BUGS: dict[str, Bug] = {
     "stream_events_unnamed": Bug("stream-events", "stream events carry no `event:` name (all are `message`)",
                                  after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("event:")))),
@@ -582,5 +685,28 @@ STREAM_SESSION_BUGS: dict[str, Bug] = {
                          after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("id:")))),
     "stream_resume_ignored": Bug("stream-resume", "a stream resumed after an event starts over",
                                  before=_resume_ignored),
+    "session_status_upper": Bug("session-object", "a session's status reads ACTIVE, ENDED or EXPIRED",
+                                after=on_session(_upper_status)),
+    "session_list_empty": Bug("session-list-active", "GET /sessions lists nothing", after=_empty_list),
+    "keepalive_noop": Bug("session-keepalive", "a keepalive answers the session as it was", before=_keepalive_noop),
+    "session_end_200": Bug("session-end", "ending a session answers 200 with a body", after=_end_answers_200),
+    "session_expiry_fixed": Bug("session-sliding-expiry", "a session's expires_at never moves",
+                                after=on_session(_first_expiry)),
+    "session_idle_300": Bug("session-idle-timeout-default", "a session idles out after 300 s by default",
+                            before=on_run(_default_idle_300)),
+    "session_gone_404_status": Bug("session-errors", "SESSION_ENDED and SESSION_EXPIRED come with 404",
+                                   after=on_error(_recode(410, {"SESSION_ENDED": (404, "SESSION_ENDED"),
+                                                                "SESSION_EXPIRED": (404, "SESSION_EXPIRED")}))),
+    "session_unknown_generic": Bug("session-unknown-404", "an unknown session gets 404 not_found",
+                                   after=on_error(_recode(404, {"SESSION_NOT_FOUND": (404, "not_found")}))),
+    "session_gone_forgotten": Bug("session-gone-410", "an ended or expired session is unknown: 404 SESSION_NOT_FOUND",
+                                  after=on_error(_recode(410, {"SESSION_ENDED": (404, "SESSION_NOT_FOUND"),
+                                                               "SESSION_EXPIRED": (404, "SESSION_NOT_FOUND")}))),
+    "worker_lease_ignored": Bug("session-worker-lease", "a run naming a leased worker runs elsewhere",
+                                before=on_run(_drop_workers)),
+    "session_app_ignored": Bug("session-app-match", "a run in a session runs the session's app, whatever it names",
+                               before=_session_app_ignored, after=_remember_session_app),
+    "session_scope_ignored": Bug("session-scopes", "any key may keep a session alive or end it",
+                                 before=_any_key_executes),
 }
 BUGS.update(STREAM_SESSION_BUGS)

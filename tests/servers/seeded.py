@@ -58,6 +58,7 @@ class SeededProxy:
     latest: dict[str, str] = field(default_factory=dict)  # key -> its latest task
     hooks: dict[str, str] = field(default_factory=dict)  # token -> the run's own webhook URL
     hook_tasks: dict[str, str] = field(default_factory=dict)  # token -> its task, once the run answered
+    notes: dict[str, Any] = field(default_factory=dict)  # what a bug remembers of anything else (sessions)
     _client: httpx.AsyncClient | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 

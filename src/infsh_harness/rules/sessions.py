@@ -11,7 +11,7 @@ out of either version's body (version 1's ``error.code``, the last segment of ve
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -83,12 +83,15 @@ def sessions_listed(spec: Spec, obs: Observation) -> list[Any] | None:
 
 
 def answer_time(obs: Observation) -> datetime | None:
-    """When the server answered, by its own clock: the ``Date`` header (whole seconds)."""
-    value = obs.response_headers.get("date")
+    """When the server answered, by its own clock: the ``Date`` header (whole seconds; the first, when
+    a proxy on the way added its own)."""
+    value = obs.response_headers.get("date", "")
+    first = value.split("GMT", 1)[0] + "GMT" if "GMT" in value else value
     try:
-        return parsedate_to_datetime(value) if value else None
+        instant = parsedate_to_datetime(first) if first else None
     except (TypeError, ValueError, IndexError):
         return None
+    return instant.replace(tzinfo=UTC) if instant is not None and instant.tzinfo is None else instant
 
 
 # --- the decisions -------------------------------------------------------------------------------
@@ -138,7 +141,8 @@ def check_session_object(spec: Spec, obs: Observation, session_id: str) -> bool:
     if session is None:
         detail = f"{obs.method} {obs.path} of session {session_id} answered {_show(obs)}"
         raise violation(spec, "session-object", detail, obs)
-    problems = spec.validate("Session", dict(session), conventions=False)  # the types are response-shape's
+    # the types are response-shape's; the statuses are this rule's own list
+    problems = [p for p in spec.validate("Session", dict(session), conventions=False) if not p.startswith("status:")]
     statuses = spec.rule("session-object").params.get("session-statuses", ["active", "ended", "expired"])
     if session.get("status") not in statuses:
         problems.insert(0, f"status {session.get('status')!r} is none of {', '.join(statuses)}")
@@ -166,12 +170,14 @@ def check_session_list(spec: Spec, obs: Observation, session_id: str, listed: bo
     return True
 
 
-def check_keepalive(spec: Spec, obs: Observation, before: Mapping[str, Any]) -> bool:
-    """session-keepalive: the keepalive answers the session, ``expires_at`` later than ``before``'s
-    and ``call_count`` unchanged."""
+def check_keepalive(spec: Spec, obs: Observation, before: Mapping[str, Any] | None) -> bool:
+    """session-keepalive: the keepalive of an active session answers it, ``expires_at`` later than
+    ``before``'s and ``call_count`` unchanged (``False`` when there is no ``before`` to compare with)."""
     session = session_of(spec, obs)
     if session is None:
         raise violation(spec, "session-keepalive", f"keepalive of an active session answered {_show(obs)}", obs)
+    if before is None:
+        return False
     earlier, later = _stamp(spec, before), _stamp(spec, session)
     if earlier is None or later is None or later <= earlier:
         detail = f"expires_at went from {before.get('expires_at')!r} to {session.get('expires_at')!r}"
