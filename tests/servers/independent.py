@@ -20,7 +20,7 @@ It serves the task stream (``update`` events as the status changes, then ``done`
 an id, kept per task, so a client resumes after one) and the session endpoints: a session leases a
 worker of its own, slides its expiry on each run and keepalive, and ends or expires; the session
 errors are the Sessions page's, in upper case. Keys may be read-only (``apps:read``): they read
-sessions, and get 403 ``forbidden`` on a run, a keepalive or an end. It has no rate limits. The
+sessions, and get 403 ``forbidden`` on a run, a cancel, a keepalive or an end. It has no rate limits. The
 contract suite must pass it by default (its other choices are conventions: ``differs``) and fail it
 with ``--contract-strict``.
 """

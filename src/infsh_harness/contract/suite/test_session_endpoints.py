@@ -54,7 +54,7 @@ TIMED_S = 120  # a session_timeout other than the default, to see it read back
 
 @dataclass
 class Walk:
-    """The answers of one session's life, by step; ``None`` for a step the walk could not reach."""
+    """The answers of one session's life, by step (a step the walk could not take is missing)."""
 
     spec: Spec
     session_id: str
@@ -88,7 +88,8 @@ def other_version(app: App, session: dict[str, Any] | None) -> str:
 
 
 @pytest.fixture(scope="module")
-def walk(spec: Spec, api: SuiteDriver, apps: dict[str, App], rng: random.Random) -> Walk:
+def walk(spec: Spec, api: SuiteDriver, apps: dict[str, App], rng: random.Random, clock: SuiteClock) -> Walk:
+    """One session from its start to its end and after, with a second one started with another timeout."""
     app, other = apps["complete"], apps["fail"]
     started, session_id = start(api, app)
     out = Walk(spec, session_id, {"started": started})
@@ -97,10 +98,10 @@ def walk(spec: Spec, api: SuiteDriver, apps: dict[str, App], rng: random.Random)
     steps["listed"] = api.observe(api.calls.list_sessions())
     timed, timed_id = start(api, app, f" and session_timeout {TIMED_S}", session_timeout=TIMED_S)
     steps["timed"], steps["timed_read"] = timed, api.observe(api.calls.get_session(timed_id))
-    time.sleep(SLIDE_S)
+    time.sleep(clock.bound(SLIDE_S))
     steps["continued"] = api.run(app.name, app.input, session=session_id)
     steps["read_continued"] = api.observe(api.calls.get_session(session_id))
-    time.sleep(SLIDE_S)
+    time.sleep(clock.bound(SLIDE_S))
     steps["keepalive"] = api.observe(api.calls.keepalive(session_id))
     steps["read_kept"] = api.observe(api.calls.get_session(session_id))
     read = out.session("read_kept") or out.session("read")
