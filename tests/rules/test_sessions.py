@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from infsh_harness.http.observation import Observation
 from infsh_harness.rules import ContractViolation
 from infsh_harness.rules.sessions import (
     answer_time,
+    call_span,
     check_app_match,
     check_idle_timeout,
     check_keepalive,
@@ -121,14 +123,25 @@ def test_sliding_expiry_uses_the_servers_clock() -> None:
     before = session(expires_at="2024-01-15T10:29:30Z")
     call = answer("POST", "/run", 200, {"id": "t"}, date=DATE)
     assert check_sliding_expiry(SPEC, call, read(session()), before)  # 10:30:00 + 60 s
-    with pytest.raises(ContractViolation, match="not 60 s later"):
+    with pytest.raises(ContractViolation, match="not 60 s on"):
         check_sliding_expiry(SPEC, call, read(session(expires_at="2024-01-15T10:35:00Z")), before)
     with pytest.raises(ContractViolation, match="stayed"):
         check_sliding_expiry(SPEC, call, read(session(expires_at="2024-01-15T10:29:30Z")), before)
     assert not check_sliding_expiry(SPEC, answer("POST", "/run", 200, {}, date=""), read(session()), before)
     assert answer_time(answer("GET", "/", 200, date=f"{DATE}, {DATE}")) == AT  # a proxy added its own
-    assert expires_after(AT + timedelta(seconds=61), AT, 60, 2.5)
-    assert not expires_after(AT + timedelta(seconds=64), AT, 60, 2.5)
+    assert expires_after(AT + timedelta(seconds=61), (AT, AT), 60, 2.5)
+    assert not expires_after(AT + timedelta(seconds=64), (AT, AT), 60, 2.5)
+    # a run that took 10 s may slide the window at its start: 60 s after it started is within the call
+    assert expires_after(AT + timedelta(seconds=50), (AT - timedelta(seconds=10), AT), 60, 2.5)
+    assert not expires_after(AT + timedelta(seconds=45), (AT - timedelta(seconds=10), AT), 60, 2.5)
+
+
+def test_a_long_call_is_judged_from_its_start_to_its_answer() -> None:
+    before = session(expires_at="2024-01-15T10:29:00Z")
+    slow = answer("POST", "/run", 200, {"id": "t"}, date=DATE)
+    slow = dataclasses.replace(slow, elapsed_ms=10_000)  # the run began at 10:29:50
+    assert check_sliding_expiry(SPEC, slow, read(session(expires_at="2024-01-15T10:30:50Z")), before)
+    assert call_span(slow) == (AT - timedelta(seconds=10), AT)
 
 
 def test_idle_timeout() -> None:

@@ -11,7 +11,7 @@ out of either version's body (version 1's ``error.code``, the last segment of ve
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from infsh_harness.spec import Spec
 __all__ = [
     "EXPIRY_TOLERANCE_S",
     "answer_time",
+    "call_span",
     "check_app_match",
     "check_idle_timeout",
     "check_keepalive",
@@ -82,6 +83,15 @@ def sessions_listed(spec: Spec, obs: Observation) -> list[Any] | None:
     return body if isinstance(body, list) else None
 
 
+def call_span(obs: Observation) -> tuple[datetime, datetime] | None:
+    """``(when the call started, when it was answered)`` by the server's clock: its ``Date``, less
+    the time the call took."""
+    answered = answer_time(obs)
+    if answered is None:
+        return None
+    return answered - timedelta(milliseconds=obs.elapsed_ms or 0.0), answered
+
+
 def answer_time(obs: Observation) -> datetime | None:
     """When the server answered, by its own clock: the ``Date`` header (whole seconds; the first, when
     a proxy on the way added its own)."""
@@ -106,9 +116,15 @@ def code_status_matches(code: str | None, status: int, table: Mapping[str, int])
     return wanted is None or wanted == status
 
 
-def expires_after(expires_at: datetime, called_at: datetime, idle_timeout: float, tolerance_s: float) -> bool:
-    """session-sliding-expiry: ``expires_at`` is the call's time plus the idle timeout, within a tolerance."""
-    return abs((expires_at - called_at).total_seconds() - idle_timeout) <= tolerance_s
+def expires_after(
+    expires_at: datetime, call: tuple[datetime, datetime], idle_timeout: float, tolerance_s: float
+) -> bool:
+    """session-sliding-expiry: ``expires_at`` is the idle timeout after a moment of the call (from
+    its start to its answer, ``call``), within a tolerance."""
+    started, answered = call
+    lead = (expires_at - started).total_seconds() - idle_timeout
+    lag = (expires_at - answered).total_seconds() - idle_timeout
+    return lead >= -tolerance_s and lag <= tolerance_s
 
 
 def keepalive_kept_count(before: Any, after: Any) -> bool:
@@ -192,7 +208,7 @@ def check_sliding_expiry(spec: Spec, call: Observation, read: Observation, befor
     """session-sliding-expiry: after ``call`` (a run in the session or a keepalive), the session
     ``read`` expires its ``idle_timeout`` after the call, later than ``before`` did. ``False`` when
     the server gave no time to compare with (no ``Date``) or the session could not be read."""
-    session, called = session_of(spec, read), answer_time(call)
+    session, called = session_of(spec, read), call_span(call)
     expires, earlier = _stamp(spec, session), _stamp(spec, before)
     idle = session.get("idle_timeout") if session is not None else None
     if session is None or expires is None or earlier is None or called is None or not isinstance(idle, int | float):
@@ -202,7 +218,8 @@ def check_sliding_expiry(spec: Spec, call: Observation, read: Observation, befor
         raise violation(spec, "session-sliding-expiry", f"after {what} expires_at stayed {session['expires_at']!r}",
                         read)  # fmt: skip
     if not expires_after(expires, called, float(idle), EXPIRY_TOLERANCE_S):
-        detail = f"after {what} at {called.isoformat()}, expires_at is {session['expires_at']!r}, not {idle} s later"
+        when = called[1].isoformat()
+        detail = f"after {what} answered at {when}, expires_at is {session['expires_at']!r}, not {idle} s on"
         raise violation(spec, "session-sliding-expiry", detail, read)
     return True
 
@@ -210,7 +227,7 @@ def check_sliding_expiry(spec: Spec, call: Observation, read: Observation, befor
 def check_idle_timeout(spec: Spec, started: Observation, read: Observation, expected: float) -> bool:
     """session-idle-timeout-default: the session ``started`` started reads ``idle_timeout``
     ``expected`` (the rule's 60 without ``session_timeout``) and expires that long after the run."""
-    session, called = session_of(spec, read), answer_time(started)
+    session, called = session_of(spec, read), call_span(started)
     if session is None:
         return False
     idle = session.get("idle_timeout")
@@ -218,7 +235,8 @@ def check_idle_timeout(spec: Spec, started: Observation, read: Observation, expe
         raise violation(spec, "session-idle-timeout-default", f"idle_timeout is {idle!r}, not {expected:g}", read)
     expires = _stamp(spec, session)
     if expires is not None and called is not None and not expires_after(expires, called, expected, EXPIRY_TOLERANCE_S):
-        detail = f"started at {called.isoformat()}, expires_at is {session.get('expires_at')!r}, not {expected:g} s on"
+        when, expires_at = called[1].isoformat(), session.get("expires_at")
+        detail = f"started by a run answered at {when}, it expires {expires_at!r}, not {expected:g} s on"
         raise violation(spec, "session-idle-timeout-default", detail, read)
     return True
 
