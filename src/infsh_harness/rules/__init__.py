@@ -7,6 +7,8 @@
   break), unknown apps and tasks, other keys' tasks
 * ``history``     rules spanning reads of one task: a ledger fed exchanges in the order answered
 * ``webhooks``    one delivery per terminal task, reporting its final state
+* ``stream``      the Streaming page's rules over a task stream's events (and the one SSE parser)
+* ``sessions``    the Sessions pages' rules: the session object, its endpoints, errors and scopes
 * ``verdicts``    honoured / broken / differs / unchecked, from what the checks found and where each
   rule comes from (``documented``, ``http`` or ``convention``), and a run's exit code
 
