@@ -36,7 +36,8 @@ AWAITING_CHECKS = frozenset({
 })  # fmt: skip
 
 # What today's documented mock does not serve of the four pages, as the suite judges it (rule ->
-# verdict). Real gaps: the mock is being taught the pages, and this list then empties.
+# verdict; "unchecked": the suite cannot see the rule there at all). Real gaps: the mock is being
+# taught the pages, and this list then empties.
 MOCK_GAPS: dict[str, str] = {
     # it serves neither the stream nor the session endpoints: a request without a key gets 404 there
     "auth-required": "broken",

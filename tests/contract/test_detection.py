@@ -5,10 +5,10 @@ Each seeded bug of ``tests/servers/bugs.py`` runs in the seeded proxy (``tests/s
 in front of a clean server; the suite sees no ``/_mock/`` (``--mock-controls no``) and runs as its
 own process, quick profile, only the tests of the rule the bug breaks (``--rule``), the cases two at
 a time. The clean server is the mock, whose phases are slowed by its own config, except for a bug
-whose rule is one of the mock's gaps (``MOCK_GAPS``: broken or done otherwise there already, so the
-bug could hide behind the gap): that one runs in front of the independent server, which honours
-those rules. The clean mock behind the same proxy breaks exactly its gaps and honours every other
-rule that has a check, schemathesis included; the rules awaiting their checks are unchecked.
+whose rule is one of the mock's gaps (``MOCK_GAPS``: broken, done otherwise or not served there
+already, so the bug could hide behind the gap): that one runs in front of the independent server,
+which honours those rules. The clean mock behind the same proxy shows exactly its gaps and honours
+every other rule that has a check, schemathesis included; the rules awaiting their checks are unchecked.
 """
 
 from __future__ import annotations
