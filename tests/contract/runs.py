@@ -24,21 +24,14 @@ from tests.servers.serve import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The rules the four-page spec added (the REST overview: versions, errors, rate limits; the Streaming
-# and Sessions pages) that have no check in the suite and no seeded bug yet: the suite reports each as
-# `unchecked` ("no check yet"), never honoured. The next step (the mock serving the four pages, their
-# checks and seeded bugs) empties this list; a rule added or removed without that fails
-# tests/contract/test_detection.py.
-AWAITING_CHECKS = frozenset({
-    "stream-events", "stream-follows-task", "stream-done-terminal", "stream-resume", "stream-event-ids",
-    "session-object", "session-list-active", "session-keepalive", "session-end", "session-sliding-expiry",
-    "session-idle-timeout-default", "session-errors", "session-unknown-404", "session-gone-410",
-    "session-worker-lease", "session-app-match", "session-scopes",
-})  # fmt: skip
+# The rules of the spec that have no check in the suite and no seeded bug yet: the suite reports each
+# as `unchecked` ("no check yet"), never honoured. Every rule has both today; a rule added to the spec
+# without them must be listed here, or tests/contract/test_detection.py fails.
+AWAITING_CHECKS: frozenset[str] = frozenset()
 
 # What today's documented mock does not serve of the four pages, as the suite judges it (rule ->
-# verdict; "unchecked": it never shows what the rule is about). Real gaps: the mock is being taught
-# the pages, and this list then empties.
+# verdict; "unchecked": the suite cannot see the rule there at all). Real gaps: the mock is being
+# taught the pages, and this list then empties.
 MOCK_GAPS: dict[str, str] = {
     # it serves neither the stream nor the session endpoints: a request without a key gets 404 there
     "auth-required": "broken",
@@ -60,6 +53,26 @@ MOCK_GAPS: dict[str, str] = {
     "rate-limits": "unchecked",
     "rate-limited-429": "unchecked",
     "retry-after-valid": "unchecked",
+    # no stream (404): the stream of a task it ran is broken, and nothing else of it can be seen
+    "stream-events": "broken",
+    "stream-follows-task": "unchecked",
+    "stream-done-terminal": "unchecked",
+    "stream-event-ids": "unchecked",
+    "stream-resume": "unchecked",
+    # no session endpoint (404), no session error code, no scoped key: what a run or a 404 shows is
+    # broken, what needs a session read cannot be seen
+    "session-object": "broken",
+    "session-list-active": "broken",
+    "session-keepalive": "broken",
+    "session-end": "broken",
+    "session-sliding-expiry": "unchecked",
+    "session-idle-timeout-default": "unchecked",
+    "session-errors": "unchecked",
+    "session-unknown-404": "broken",
+    "session-gone-410": "broken",
+    "session-worker-lease": "unchecked",
+    "session-app-match": "broken",
+    "session-scopes": "broken",
 }
 # where the independent server (tests/servers/independent.py) chooses otherwise than our conventions
 INDEPENDENT_CHOICES = frozenset(
@@ -68,6 +81,7 @@ INDEPENDENT_CHOICES = frozenset(
 KEYS = ("inf_detect_key", "inf_detect_key_2")
 OTHER_KEYS = ("inf_detect_key_3", "inf_detect_key_4")  # a second run at once, with limits of its own
 PROBE = ("--rate-limit-probe", "1500")  # past Get task's limit of 1000 a minute: a 429 to check
+READ_KEY = "inf_detect_read_key"  # a key with the apps:read scope only (rule session-scopes)
 PHASE_MS = 20  # the clean mock's phases behind the proxy: slow enough to read several, with no /_mock/ call
 # short deadlines where a bug makes the suite wait one out (a missing webhook, a run that waits)
 FAST = ("--webhook-deadline", "4", "--webhook-grace", "0.3", "--no-wait-deadline", "2")
@@ -81,11 +95,11 @@ def seeded(bugs: Sequence[str] = (), keys: Sequence[str] = KEYS, *, upstream: st
     if upstream not in ("mock", "independent"):
         raise ValueError(f"no upstream {upstream!r}")
     behind = (
-        serving(independent_app(keys)) if upstream == "independent"
+        serving(independent_app(keys, read_keys=(READ_KEY,))) if upstream == "independent"
         else serve_in_thread(config=MockConfig(keys=tuple(keys), seed=7, phase_ms=PHASE_MS))
     )  # fmt: skip
     with behind as upstream_url:
-        proxy = SeededProxy(upstream_url, bugs, keys)
+        proxy = SeededProxy(upstream_url, bugs, (*keys, READ_KEY))
         with serving(proxy) as url:
             proxy.public_url = url
             yield url
@@ -93,13 +107,14 @@ def seeded(bugs: Sequence[str] = (), keys: Sequence[str] = KEYS, *, upstream: st
 
 @contextmanager
 def independent(keys: Sequence[str] = KEYS) -> Iterator[str]:
-    with serving(independent_app(keys)) as url:
+    with serving(independent_app(keys, read_keys=(READ_KEY,))) as url:
         yield url
 
 
 def suite_env(keys: Sequence[str] = KEYS) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INFSH_", "PYTEST_"))}
-    env.update(INFSH_API_KEY=keys[0], INFSH_API_KEY_2=keys[1], PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env.update(INFSH_API_KEY=keys[0], INFSH_API_KEY_2=keys[1], INFSH_API_KEY_READ=READ_KEY,
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # fmt: skip
     return env
 
 

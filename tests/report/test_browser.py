@@ -39,7 +39,8 @@ FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars", "--window-size=1280,1000",
 )  # fmt: skip
-KEYS = {"INFSH_API_KEY": "inf_browser_check_key_1", "INFSH_API_KEY_2": "inf_browser_check_key_2"}
+KEYS = {"INFSH_API_KEY": "inf_browser_check_key_1", "INFSH_API_KEY_2": "inf_browser_check_key_2",
+        "INFSH_API_KEY_READ": "inf_browser_check_read_key"}  # fmt: skip
 FIXTURE_STEPS = [("contract", 1), ("load", 2), ("drift", None)]
 
 

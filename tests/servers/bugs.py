@@ -413,48 +413,88 @@ def _updated_a_minute_early(payload: dict[str, Any]) -> None:
 TASK_ROUTES = ("run", "get")
 ANSWER_ROUTES = ("run", "get", "cancel")
 BUGS: dict[str, Bug] = {
-    "status_backwards": Bug("status-order", "every other read of a running task shows the status before",
-                            after=_status_backwards),
-    "terminal_not_final": Bug("terminal-final", "cancelling an ended task turns it into Cancelled",
-                              after=_terminal_not_final),
-    "finished_reads_running": Bug("terminal-final", "a task that ended reads as Running ever after",
-                                  after=_finished_reads_running),
-    "failed_without_error": Bug("failed-has-error", "a failed task has an empty error",
-                                after=on_task(TASK_ROUTES, _set("error", "", _failed)),
-                                hook=on_payloads(_set("error", "", _failed))),
-    "completed_without_output": Bug("completed-has-output", "a completed task has no output",
-                                    after=on_task(TASK_ROUTES, _set("output", None, _completed)),
-                                    hook=on_payloads(_set("output", None, _completed))),
+    "status_backwards": Bug(
+        "status-order", "every other read of a running task shows the status before", after=_status_backwards
+    ),
+    "terminal_not_final": Bug(
+        "terminal-final", "cancelling an ended task turns it into Cancelled", after=_terminal_not_final
+    ),
+    "finished_reads_running": Bug(
+        "terminal-final", "a task that ended reads as Running ever after", after=_finished_reads_running
+    ),
+    "failed_without_error": Bug(
+        "failed-has-error",
+        "a failed task has an empty error",
+        after=on_task(TASK_ROUTES, _set("error", "", _failed)),
+        hook=on_payloads(_set("error", "", _failed)),
+    ),
+    "completed_without_output": Bug(
+        "completed-has-output",
+        "a completed task has no output",
+        after=on_task(TASK_ROUTES, _set("output", None, _completed)),
+        hook=on_payloads(_set("output", None, _completed)),
+    ),
     "webhook_twice": Bug("one-webhook", "every webhook is delivered twice", hook=lambda proxy, p: p + p),
     "webhook_missing": Bug("one-webhook", "no webhook is ever delivered", hook=lambda proxy, p: []),
-    "webhook_wrong_status": Bug("webhook-matches-task", "the webhook reports Running",
-                                hook=on_payloads(_set("status", RUNNING))),
-    "webhook_bad_payload": Bug("webhook-matches-task", "the webhook has no updated_at",
-                               hook=on_payloads(lambda p: p.pop("updated_at", None))),
-    "webhook_updated_before_created": Bug("webhook-matches-task", "the webhook's updated_at is before created_at",
-                                          hook=on_payloads(_updated_a_minute_early)),
-    "default_no_wait": Bug("run-waits-by-default", "a run without wait=false does not wait",
-                           before=on_run(_wait("false", lambda ex: "wait" not in ex.query))),
-    "no_wait_waits": Bug("run-no-wait", "wait=false waits anyway",
-                         before=on_run(_wait(None, lambda ex: ex.query.get("wait") == "false"))),
-    "undocumented_status": Bug("status-known", "a cancelled task reports status 12",
-                               after=on_task(ANSWER_ROUTES, _rewrite_statuses(CANCELLED, 12)),
-                               hook=on_payloads(_rewrite_statuses(CANCELLED, 12))),
-    "input_not_echoed": Bug("stable-fields", "a task's input is not the input sent",
-                            after=on_task(TASK_ROUTES, lambda b: b.update(input={} if b.get("input") else {"x": 1}))),
+    "webhook_wrong_status": Bug(
+        "webhook-matches-task", "the webhook reports Running", hook=on_payloads(_set("status", RUNNING))
+    ),
+    "webhook_bad_payload": Bug(
+        "webhook-matches-task", "the webhook has no updated_at", hook=on_payloads(lambda p: p.pop("updated_at", None))
+    ),
+    "webhook_updated_before_created": Bug(
+        "webhook-matches-task",
+        "the webhook's updated_at is before created_at",
+        hook=on_payloads(_updated_a_minute_early),
+    ),
+    "default_no_wait": Bug(
+        "run-waits-by-default",
+        "a run without wait=false does not wait",
+        before=on_run(_wait("false", lambda ex: "wait" not in ex.query)),
+    ),
+    "no_wait_waits": Bug(
+        "run-no-wait", "wait=false waits anyway", before=on_run(_wait(None, lambda ex: ex.query.get("wait") == "false"))
+    ),
+    "undocumented_status": Bug(
+        "status-known",
+        "a cancelled task reports status 12",
+        after=on_task(ANSWER_ROUTES, _rewrite_statuses(CANCELLED, 12)),
+        hook=on_payloads(_rewrite_statuses(CANCELLED, 12)),
+    ),
+    "input_not_echoed": Bug(
+        "stable-fields",
+        "a task's input is not the input sent",
+        after=on_task(TASK_ROUTES, lambda b: b.update(input={} if b.get("input") else {"x": 1})),
+    ),
     "created_at_unstable": Bug("stable-fields", "created_at moves on every read", after=_created_at_unstable),
-    "bad_timestamp": Bug("timestamps-iso8601", "created_at is not ISO 8601",
-                         after=on_task(TASK_ROUTES, _set("created_at", "15/01/2024 10:30"))),
-    "session_id_changes": Bug("session-continue", "continuing a session answers another session id",
-                              after=_both(_session_id_changes, _keep_session_override)),
-    "no_session_id": Bug("session-new", 'session "new" answers no session_id',
-                         after=on_task(TASK_ROUTES, _set("session_id", None))),
-    "session_timeout_unbounded": Bug("session-timeout-bounds", "session_timeout outside 1-3600 is accepted",
-                                     before=on_run(_session_timeout(lambda t, d: min(max(t, 1), 3600)))),
-    "session_timeout_without_new": Bug("session-timeout-with-new-only", "session_timeout is taken without session new",
-                                       before=on_run(_session_timeout(_drop_timeout_without_new))),
-    "session_timeout_truncated": Bug("session-timeout-bounds", "session_timeout is bounded after truncation",
-                                     before=on_run(_session_timeout(_truncated))),
+    "bad_timestamp": Bug(
+        "timestamps-iso8601",
+        "created_at is not ISO 8601",
+        after=on_task(TASK_ROUTES, _set("created_at", "15/01/2024 10:30")),
+    ),
+    "session_id_changes": Bug(
+        "session-continue",
+        "continuing a session answers another session id",
+        after=_both(_session_id_changes, _keep_session_override),
+    ),
+    "no_session_id": Bug(
+        "session-new", 'session "new" answers no session_id', after=on_task(TASK_ROUTES, _set("session_id", None))
+    ),
+    "session_timeout_unbounded": Bug(
+        "session-timeout-bounds",
+        "session_timeout outside 1-3600 is accepted",
+        before=on_run(_session_timeout(lambda t, d: min(max(t, 1), 3600))),
+    ),
+    "session_timeout_without_new": Bug(
+        "session-timeout-with-new-only",
+        "session_timeout is taken without session new",
+        before=on_run(_session_timeout(_drop_timeout_without_new)),
+    ),
+    "session_timeout_truncated": Bug(
+        "session-timeout-bounds",
+        "session_timeout is bounded after truncation",
+        before=on_run(_session_timeout(_truncated)),
+    ),
     "auth_optional": Bug("auth-required", "a request without a key is served as the first key", before=_auth_optional),
     "bad_key_accepted": Bug("auth-required", "any bearer key is accepted", before=_bad_key_accepted),
     "auth_403": Bug("auth-required", "a missing or unknown key gets 403", after=on_error(_forbid_401)),
@@ -465,60 +505,104 @@ BUGS: dict[str, Bug] = {
     "isolation_broken": Bug("task-isolation", "any key reads and cancels any task", before=_isolation_broken),
     "isolation_403": Bug("isolation-404", "another key's task gets 403", after=_isolation_403),
     "unknown_task_500": Bug("unknown-task-404", "an unknown task id gets 500", after=_unknown_task_500),
-    "cancel_not_sticky": Bug("cancel-running", "a cancelled task reads as Running every other time",
-                             after=_cancel_not_sticky),
+    "cancel_not_sticky": Bug(
+        "cancel-running", "a cancelled task reads as Running every other time", after=_cancel_not_sticky
+    ),
     "cancel_ignored": Bug("cancel-running", "a cancel answers Cancelled, and the task runs on", before=_cancel_ignored),
-    "cancel_flag_wrong": Bug("cancel-flag", "every cancel answers cancelled: true",
-                             after=on_task(("cancel",), _set("cancelled", True))),
-    "cancel_terminal_409": Bug("cancel-idempotent", "cancelling an ended task answers 409",
-                               before=_cancel_terminal_409),
-    "get_other_task": Bug("stable-fields", "a read answers the key's latest task, whatever the id",
-                          before=_get_other_task),
-    "session_id_changes_on_get": Bug("stable-fields", "reads show another session_id than the run",
-                                     after=on_task(("get",), _set("session_id", "sess_other",
-                                                                  lambda b: bool(b.get("session_id"))))),
-    "error_not_string": Bug("failed-has-error", "a failed task's error is an object",
-                            after=on_task(TASK_ROUTES, _set("error", {"message": "x"}, _has_error))),
-    "status_string": Bug("status-known", "statuses are strings", after=on_task(ANSWER_ROUTES, _stringify_status),
-                         hook=on_payloads(_stringify_status)),
-    "no_created_at": Bug("timestamps-iso8601", "tasks have no created_at",
-                         after=on_task(TASK_ROUTES, lambda b: b.pop("created_at", None))),
-    "timestamps_no_offset": Bug("timestamps-offset", "timestamps carry no UTC offset",
-                                after=on_task(TASK_ROUTES, _no_offset), hook=on_payloads(_no_offset)),
-    "session_no_wait_waits": Bug("run-no-wait", "wait=false waits for runs in a session",
-                                 before=on_run(_wait(None, lambda ex: "session" in ex.data
-                                                     and ex.query.get("wait") == "false"))),
-    "session_default_no_wait": Bug("run-waits-by-default", "a run in a session does not wait by default",
-                                   before=on_run(_wait("false", lambda ex: "session" in ex.data
-                                                       and "wait" not in ex.query))),
-    "session_continue_refused": Bug("session-continue", "continuing a live session answers 404",
-                                    before=on_run(_refuse_continued_session)),
-    "webhook_early": Bug("webhook-matches-task", "the webhook is sent at creation, with the planned end",
-                         after=_webhook_early),
-    "webhook_wrong_id": Bug("webhook-matches-task", "the webhook names another task",
-                            hook=on_payloads(lambda p: p.update(id=f"{p['id']}_other"))),
-    "webhook_created_at_differs": Bug("webhook-matches-task", "the webhook's created_at is a second early",
-                                      hook=on_payloads(lambda p: p.update(created_at=_shift(p["created_at"], -1)))),
-    "webhook_not_on_cancel": Bug("one-webhook", "no webhook for a cancelled task",
-                                 hook=lambda proxy, p: [x for x in p if x.get("status") != CANCELLED]),
-    "webhook_without_output": Bug("completed-has-output", "a completed task's webhook has no output",
-                                  hook=on_payloads(_set("output", None))),
-    "webhook_failed_no_error": Bug("failed-has-error", "a failed task's webhook has an empty error",
-                                   hook=on_payloads(_set("error", ""))),
-    "webhook_bad_timestamp": Bug("timestamps-iso8601", "the webhook's timestamps are not ISO 8601",
-                                 hook=on_payloads(lambda p: p.update(created_at="yesterday", updated_at="yesterday"))),
-    "loose_validation": Bug("invalid-run-refused", "a body breaking RunRequest is served if app and input are given",
-                            before=on_run(_loosely_valid)),
-    "empty_session_accepted": Bug("run-constraints-refused", 'session "" is taken as no session',
-                                  before=on_run(_drop_empty_session)),
+    "cancel_flag_wrong": Bug(
+        "cancel-flag", "every cancel answers cancelled: true", after=on_task(("cancel",), _set("cancelled", True))
+    ),
+    "cancel_terminal_409": Bug(
+        "cancel-idempotent", "cancelling an ended task answers 409", before=_cancel_terminal_409
+    ),
+    "get_other_task": Bug(
+        "stable-fields", "a read answers the key's latest task, whatever the id", before=_get_other_task
+    ),
+    "session_id_changes_on_get": Bug(
+        "stable-fields",
+        "reads show another session_id than the run",
+        after=on_task(("get",), _set("session_id", "sess_other", lambda b: bool(b.get("session_id")))),
+    ),
+    "error_not_string": Bug(
+        "failed-has-error",
+        "a failed task's error is an object",
+        after=on_task(TASK_ROUTES, _set("error", {"message": "x"}, _has_error)),
+    ),
+    "status_string": Bug(
+        "status-known",
+        "statuses are strings",
+        after=on_task(ANSWER_ROUTES, _stringify_status),
+        hook=on_payloads(_stringify_status),
+    ),
+    "no_created_at": Bug(
+        "timestamps-iso8601",
+        "tasks have no created_at",
+        after=on_task(TASK_ROUTES, lambda b: b.pop("created_at", None)),
+    ),
+    "timestamps_no_offset": Bug(
+        "timestamps-offset",
+        "timestamps carry no UTC offset",
+        after=on_task(TASK_ROUTES, _no_offset),
+        hook=on_payloads(_no_offset),
+    ),
+    "session_no_wait_waits": Bug(
+        "run-no-wait",
+        "wait=false waits for runs in a session",
+        before=on_run(_wait(None, lambda ex: "session" in ex.data and ex.query.get("wait") == "false")),
+    ),
+    "session_default_no_wait": Bug(
+        "run-waits-by-default",
+        "a run in a session does not wait by default",
+        before=on_run(_wait("false", lambda ex: "session" in ex.data and "wait" not in ex.query)),
+    ),
+    "session_continue_refused": Bug(
+        "session-continue", "continuing a live session answers 404", before=on_run(_refuse_continued_session)
+    ),
+    "webhook_early": Bug(
+        "webhook-matches-task", "the webhook is sent at creation, with the planned end", after=_webhook_early
+    ),
+    "webhook_wrong_id": Bug(
+        "webhook-matches-task",
+        "the webhook names another task",
+        hook=on_payloads(lambda p: p.update(id=f"{p['id']}_other")),
+    ),
+    "webhook_created_at_differs": Bug(
+        "webhook-matches-task",
+        "the webhook's created_at is a second early",
+        hook=on_payloads(lambda p: p.update(created_at=_shift(p["created_at"], -1))),
+    ),
+    "webhook_not_on_cancel": Bug(
+        "one-webhook",
+        "no webhook for a cancelled task",
+        hook=lambda proxy, p: [x for x in p if x.get("status") != CANCELLED],
+    ),
+    "webhook_without_output": Bug(
+        "completed-has-output", "a completed task's webhook has no output", hook=on_payloads(_set("output", None))
+    ),
+    "webhook_failed_no_error": Bug(
+        "failed-has-error", "a failed task's webhook has an empty error", hook=on_payloads(_set("error", ""))
+    ),
+    "webhook_bad_timestamp": Bug(
+        "timestamps-iso8601",
+        "the webhook's timestamps are not ISO 8601",
+        hook=on_payloads(lambda p: p.update(created_at="yesterday", updated_at="yesterday")),
+    ),
+    "loose_validation": Bug(
+        "invalid-run-refused",
+        "a body breaking RunRequest is served if app and input are given",
+        before=on_run(_loosely_valid),
+    ),
+    "empty_session_accepted": Bug(
+        "run-constraints-refused", 'session "" is taken as no session', before=on_run(_drop_empty_session)
+    ),
     "unknown_app_200": Bug("unknown-app-404", "an unknown app runs as infsh/echo", after=_unknown_app_200),
     "run_201": Bug("documented-responses", "a run answers 201", after=_run_201),
     "method_500": Bug("no-server-error", "a method a path lacks gets 500", after=_method_500),
     "method_405_without_allow": Bug("method-not-allowed", "a 405 has no Allow header", after=_method_without_allow),
-    "task_without_input": Bug("response-shape", "tasks have no input",
-                              after=on_task(TASK_ROUTES, lambda b: b.pop("input", None))),
-    "echo_key": Bug(None, "the key sent is named in every error and task (a leak, not a rule)",
-                    after=_echo_key),
+    "task_without_input": Bug(
+        "response-shape", "tasks have no input", after=on_task(TASK_ROUTES, lambda b: b.pop("input", None))
+    ),
+    "echo_key": Bug(None, "the key sent is named in every error and task (a leak, not a rule)", after=_echo_key),
 }
 
 
@@ -652,3 +736,224 @@ BUGS.update({
     "speaks_only_v2": Bug(None, "every answer is version 2, with the header or without",
                           before=lambda proxy, ex: _one_version(proxy, ex, "2")),
 })  # fmt: skip
+
+
+# --- the task stream and the session endpoints (the Streaming and Sessions pages) ----------------------
+def _is_stream(ex: Exchange, answer: Answer) -> bool:
+    media = answer.headers.get("content-type", "")
+    return ex.path.endswith("/stream") and answer.status == 200 and media.startswith("text/event-stream")
+
+
+def on_stream(edit: Callable[[list[str]], list[str]]) -> After:
+    """Rewrite a stream's events, each one block of ``field: value`` lines."""
+
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        if _is_stream(ex, answer):
+            blocks = [b for b in answer.body.decode().replace("\r\n", "\n").split("\n\n") if b.strip()]
+            answer.body = "".join(f"{b}\n\n" for b in edit(blocks)).encode()
+
+    return after
+
+
+def _lines(blocks: list[str], keep: Callable[[str], bool]) -> list[str]:
+    return ["\n".join(line for line in b.split("\n") if keep(line)) for b in blocks]
+
+
+def _name(block: str) -> str:
+    return next((line[6:].strip() for line in block.split("\n") if line.startswith("event:")), "message")
+
+
+def _goes_back(blocks: list[str]) -> list[str]:
+    """The first update shown again, with an id of its own, after the second one."""
+    updates = [n for n, b in enumerate(blocks) if _name(b) == "update"]
+    if len(updates) < 2:
+        return blocks
+    first = blocks[updates[0]].split("\n")
+    again = "\n".join("id: evt_again" if line.startswith("id:") else line for line in first)
+    return [*blocks[: updates[1] + 1], again, *blocks[updates[1] + 1 :]]
+
+
+def _done_early(blocks: list[str]) -> list[str]:
+    """``done`` right after the first update, the rest dropped."""
+    updates = [n for n, b in enumerate(blocks) if _name(b) == "update"]
+    done = [b for b in blocks if _name(b) == "done"]
+    return [*blocks[: updates[0] + 1], *done] if updates and done else blocks
+
+
+async def _resume_ignored(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    if ex.path.endswith("/stream"):
+        ex.headers.pop("last-event-id", None)
+        ex.query.pop("last_event_id", None)
+    return None
+
+
+def _session_answer(ex: Exchange, answer: Answer) -> dict[str, Any] | None:
+    """The session of a 200 answer of ``GET /sessions/{id}`` or a keepalive (bare, or version 1's ``data``)."""
+    data = answer.data
+    if not ex.path.startswith("/sessions/") or answer.status != 200 or not isinstance(data, dict):
+        return None
+    return data["data"] if isinstance(data.get("data"), dict) and "success" in data else data
+
+
+def on_session(edit: Callable[[SeededProxy, dict[str, Any]], None]) -> After:
+    async def after(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+        session = _session_answer(ex, answer)
+        if session is not None:
+            whole = answer.data
+            edit(proxy, session)
+            if "success" in whole:
+                whole["data"] = session
+            answer.set_json(whole if "success" in whole else session, answer.headers.get("content-type", ""))
+
+    return after
+
+
+def _upper_status(proxy: SeededProxy, session: dict[str, Any]) -> None:
+    session["status"] = str(session.get("status")).upper()
+
+
+def _first_expiry(proxy: SeededProxy, session: dict[str, Any]) -> None:
+    first = proxy.notes.setdefault("expiry", {}).setdefault(session.get("id"), session.get("expires_at"))
+    session["expires_at"] = first
+
+
+async def _empty_list(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    if ex.path == "/sessions" and answer.status == 200 and isinstance(answer.data, list):
+        answer.set_json([], answer.headers.get("content-type", "application/json"))
+
+
+async def _keepalive_noop(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    if ex.method == "POST" and ex.path.startswith("/sessions/") and ex.path.endswith("/keepalive"):
+        ex.method, ex.path, ex.raw_path = "GET", ex.path[: -len("/keepalive")], ex.raw_path[: -len("/keepalive")]
+    return None
+
+
+async def _end_answers_200(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    if ex.method == "DELETE" and ex.path.startswith("/sessions/") and answer.status == 204:
+        answer.status = 200
+        answer.set_json({"ended": True})
+
+
+def _default_idle_300(ex: Exchange) -> Answer | None:
+    if ex.data.get("session") == "new" and "session_timeout" not in ex.data:
+        ex.set_json({**ex.data, "session_timeout": 300})
+    return None
+
+
+def _drop_workers(ex: Exchange) -> Answer | None:
+    if "workers" in ex.data:
+        ex.set_json({k: v for k, v in ex.data.items() if k != "workers"})
+    return None
+
+
+def _recode(status: int | None, codes: dict[str, tuple[int, str]]) -> Callable[[Answer], None]:
+    """Answers carrying one of ``codes`` (any case) get its (status, code) instead; version 1 or 2 alike."""
+
+    def edit(answer: Answer) -> None:
+        data = answer.data
+        if not isinstance(data, dict):
+            return
+        inner = data.get("error") if isinstance(data.get("error"), dict) else None
+        code = str(inner.get("code")) if inner else str(data.get("type", "")).rsplit("/", 1)[-1]
+        new = codes.get(code.upper())
+        if new is None or (status is not None and answer.status != status):
+            return
+        answer.status = new[0]
+        if inner is not None:
+            data["status"], inner["code"] = new[0], new[1]
+        else:
+            data["status"], data["type"] = new[0], f"{str(data['type']).rsplit('/', 1)[0]}/{new[1]}"
+        answer.set_json(data, answer.headers.get("content-type", "application/json"))
+
+    return edit
+
+
+async def _session_app_ignored(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    """A run continuing a session runs the session's own app, whatever the run names."""
+    if ex.route == "run" and isinstance(ex.data, dict) and ex.data.get("session") not in (None, "new"):
+        app = proxy.notes.get("session_apps", {}).get(ex.data["session"])
+        if app is not None:
+            ex.set_json({**ex.data, "app": app})
+    return None
+
+
+async def _remember_session_app(proxy: SeededProxy, ex: Exchange, answer: Answer) -> None:
+    body = task_body(answer) if ex.route == "run" else None
+    if body is not None and isinstance(ex.data, dict) and ex.data.get("session") == "new" and body.get("session_id"):
+        proxy.notes.setdefault("session_apps", {})[body["session_id"]] = ex.data.get("app")
+
+
+async def _any_key_executes(proxy: SeededProxy, ex: Exchange) -> Answer | None:
+    executes = ex.path.startswith("/sessions/") and ex.method in ("POST", "DELETE")
+    if executes and ex.key is not None and ex.key in proxy.keys:
+        ex.headers["authorization"] = f"Bearer {proxy.keys[0]}"
+    return None
+
+
+STREAM_SESSION_BUGS: dict[str, Bug] = {
+    "stream_events_unnamed": Bug(
+        "stream-events",
+        "stream events carry no `event:` name (all are `message`)",
+        after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("event:"))),
+    ),
+    "stream_status_backwards": Bug(
+        "stream-follows-task", "the stream shows its first status again after the second", after=on_stream(_goes_back)
+    ),
+    "stream_done_early": Bug(
+        "stream-done-terminal",
+        "`done` comes after the first update, the task still running",
+        after=on_stream(_done_early),
+    ),
+    "stream_no_ids": Bug(
+        "stream-event-ids",
+        "stream events carry no `id:`",
+        after=on_stream(lambda bs: _lines(bs, lambda line: not line.startswith("id:"))),
+    ),
+    "stream_resume_ignored": Bug(
+        "stream-resume", "a stream resumed after an event starts over", before=_resume_ignored
+    ),
+    "session_status_upper": Bug(
+        "session-object", "a session's status reads ACTIVE, ENDED or EXPIRED", after=on_session(_upper_status)
+    ),
+    "session_list_empty": Bug("session-list-active", "GET /sessions lists nothing", after=_empty_list),
+    "keepalive_noop": Bug("session-keepalive", "a keepalive answers the session as it was", before=_keepalive_noop),
+    "session_end_200": Bug("session-end", "ending a session answers 200 with a body", after=_end_answers_200),
+    "session_expiry_fixed": Bug(
+        "session-sliding-expiry", "a session's expires_at never moves", after=on_session(_first_expiry)
+    ),
+    "session_idle_300": Bug(
+        "session-idle-timeout-default", "a session idles out after 300 s by default", before=on_run(_default_idle_300)
+    ),
+    "session_gone_404_status": Bug(
+        "session-errors",
+        "SESSION_ENDED and SESSION_EXPIRED come with 404",
+        after=on_error(
+            _recode(410, {"SESSION_ENDED": (404, "SESSION_ENDED"), "SESSION_EXPIRED": (404, "SESSION_EXPIRED")})
+        ),
+    ),
+    "session_unknown_generic": Bug(
+        "session-unknown-404",
+        "an unknown session gets 404 not_found",
+        after=on_error(_recode(404, {"SESSION_NOT_FOUND": (404, "not_found")})),
+    ),
+    "session_gone_forgotten": Bug(
+        "session-gone-410",
+        "an ended or expired session is unknown: 404 SESSION_NOT_FOUND",
+        after=on_error(
+            _recode(410, {"SESSION_ENDED": (404, "SESSION_NOT_FOUND"), "SESSION_EXPIRED": (404, "SESSION_NOT_FOUND")})
+        ),
+    ),
+    "worker_lease_ignored": Bug(
+        "session-worker-lease", "a run naming a leased worker runs elsewhere", before=on_run(_drop_workers)
+    ),
+    "session_app_ignored": Bug(
+        "session-app-match",
+        "a run in a session runs the session's app, whatever it names",
+        before=_session_app_ignored,
+        after=_remember_session_app,
+    ),
+    "session_scope_ignored": Bug(
+        "session-scopes", "any key may keep a session alive or end it", before=_any_key_executes
+    ),
+}
+BUGS.update(STREAM_SESSION_BUGS)

@@ -23,18 +23,23 @@ costs nothing). Their answers carry ``X-RateLimit-Remaining`` and
 ``X-RateLimit-Reset`` (the window's end, Unix seconds); a request over the limit gets 429
 ``rate_limited`` with both and ``Retry-After`` (seconds to the window's end).
 
-It serves neither the task stream nor the session endpoints (the rules of those are awaiting their
-checks). The contract suite must pass it by default (those are conventions:
-``differs``) and fail it with ``--contract-strict``.
+It serves the task stream (``update`` events as the status changes, then ``done``; each event has
+an id, kept per task, so a client resumes after one) and the session endpoints: a session leases a
+worker of its own, slides its expiry on each run and keepalive, and ends or expires; the session
+errors are the Sessions page's, in upper case. Keys may be read-only (``apps:read``): they read
+sessions, and get 403 ``forbidden`` on a run, a cancel, a keepalive or an end. The
+contract suite must pass it by default (its other choices are conventions: ``differs``) and fail it
+with ``--contract-strict``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +49,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,6 +59,9 @@ TERMINAL = (COMPLETED, FAILED, CANCELLED)
 APPS = ("infsh/echo", "infsh/sleep", "infsh/fail")
 LIMITS = {"run": 100, "get": 1000}  # requests a minute per key, the overview's
 WINDOW_S = 60.0
+VERSION = "1.0.0"  # every app's one version, which a session pins
+DEFAULT_IDLE_S = 60
+STREAM_LIMIT_S = 600  # the longest a stream stays open
 
 
 def _stamp(epoch: float) -> str:
@@ -61,7 +69,7 @@ def _stamp(epoch: float) -> str:
 
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 500: "Internal Server Error"}  # fmt: skip
+          409: "Conflict", 410: "Gone", 500: "Internal Server Error"}  # fmt: skip
 
 
 def _version(request: HTTPConnection) -> str:
@@ -114,6 +122,8 @@ class Job:
     webhook: str | None
     cancelled_at: float | None = None
     notified: bool = False
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (id, name, data) streamed so far
+    streamed: int | None = None  # the status of the last update event
 
     def status(self, now: float, phase_s: float) -> int:
         if self.cancelled_at is not None and now >= self.cancelled_at:
@@ -132,11 +142,44 @@ class Job:
 
 
 @dataclass
+class Session:
+    id: str
+    owner: str
+    app: str
+    worker: str  # the worker it leases, until it ends or expires
+    idle_s: float
+    expires_at: float
+    call_count: int = 0
+    task_id: str | None = None
+    ended: bool = False
+
+    def status(self, now: float) -> str:
+        return "ended" if self.ended else "expired" if now >= self.expires_at else "active"
+
+    def body(self, now: float) -> dict[str, Any]:
+        status = self.status(now)
+        return {
+            "id": self.id, "app_id": self.app, "app_version_id": f"{self.app}@{VERSION}",
+            "worker_id": self.worker if status == "active" else None, "status": status,
+            "expires_at": _stamp(self.expires_at), "idle_timeout": self.idle_s, "call_count": self.call_count,
+            "task_id": self.task_id,
+        }  # fmt: skip
+
+    def refuse_if_gone(self, now: float) -> None:
+        status = self.status(now)
+        if status == "ended":
+            raise Refused(410, "SESSION_ENDED", "Session was ended")
+        if status == "expired":
+            raise Refused(410, "SESSION_EXPIRED", "Idle timeout elapsed")
+
+
+@dataclass
 class Independent:
     keys: Sequence[str]
     phase_s: float = 0.02
+    read_keys: Sequence[str] = ()  # keys with the apps:read scope only
     jobs: dict[str, Job] = field(default_factory=dict)
-    sessions: dict[str, str] = field(default_factory=dict)  # session id -> owner
+    sessions: dict[str, Session] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=lambda: dict(LIMITS))
     windows: dict[tuple[str, str], Window] = field(default_factory=dict)  # (key, operation) -> its window
     _background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -157,9 +200,16 @@ class Independent:
 
     def owner(self, request: HTTPConnection) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token.strip() not in self.keys:
+        if scheme.lower() != "bearer" or token.strip() not in (*self.keys, *self.read_keys):
             raise Refused(401, "unauthorized", "Invalid or missing API key")
         return token.strip()
+
+    def executor(self, request: HTTPConnection) -> str:
+        """The key's owner, if the key may execute (run, keep alive, end); else 403."""
+        owner = self.owner(request)
+        if owner in self.read_keys:
+            raise Refused(403, "forbidden", "Insufficient permissions: apps:execute is needed")
+        return owner
 
     def job(self, request: Request) -> Job:
         owner = self.owner(request)
@@ -190,7 +240,7 @@ class Independent:
     def _number(value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
 
-    def _checked(self, data: Any, owner: str) -> tuple[str, dict[str, Any], str | None]:
+    def _checked(self, data: Any, owner: str) -> tuple[str, dict[str, Any], Session | None]:
         """``(app, input, session id)`` of a run body, or ``Refused`` for what the page rules out."""
         if not isinstance(data, dict):
             raise Refused(400, "invalid_request", "the body must be a JSON object")
@@ -215,32 +265,54 @@ class Independent:
                 raise Refused(400, "invalid_request", "session_timeout must be a number from 1 to 3600")
             if data.get("session") != "new":
                 raise Refused(400, "invalid_request", 'session_timeout is only allowed with session: "new"')
-        if app.split("@", 1)[0] not in APPS:
+        name, _, version = app.partition("@")
+        if name not in APPS:
             raise Refused(404, "not_found", f"app not found: {app}")
-        return app.split("@", 1)[0], input_, self._session(data.get("session"), owner)
+        return name, input_, self._session(data, owner, name, version or VERSION)
 
-    def _session(self, name: Any, owner: str) -> str | None:
-        if name is None:
-            return None
+    def _session(self, data: dict[str, Any], owner: str, app: str, version: str) -> Session | None:
+        """The run's session: none, a new one, or the one it names (if it may continue it)."""
+        name, now = data.get("session"), time.time()
+        session = None
+        if name not in (None, "new"):
+            session = self._own_session(str(name), owner)
+            session.refuse_if_gone(now)
+            if app != session.app:
+                raise Refused(400, "APP_MISMATCH", f"session {session.id} is bound to {session.app}")
+            if version != VERSION:
+                raise Refused(400, "VERSION_MISMATCH", f"session {session.id} pinned {session.app}@{VERSION}")
+        for worker in data.get("workers", []):
+            holder = next((s for s in self.sessions.values() if s.worker == worker and s.status(now) == "active"), None)
+            if holder is not None and holder is not session:
+                raise Refused(409, "WORKER_LEASED", f"worker {worker} is bound to another session")
         if name == "new":
-            session_id = f"sess_{secrets.token_hex(8)}"
-            self.sessions[session_id] = owner
-            return session_id
-        if self.sessions.get(name) != owner:
-            raise Refused(404, "not_found", f"session not found: {name}")
-        return str(name)
+            idle = data.get("session_timeout", DEFAULT_IDLE_S)
+            worker = f"worker_{secrets.token_hex(4)}"
+            session = Session(f"sess_{secrets.token_hex(8)}", owner, app, worker, idle, now + idle)
+            self.sessions[session.id] = session
+        return session
+
+    def _own_session(self, session_id: str, owner: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None or session.owner != owner:
+            raise Refused(404, "SESSION_NOT_FOUND", "Unknown session ID")
+        return session
+
+    def session(self, request: Request, *, execute: bool = False) -> Session:
+        owner = self.executor(request) if execute else self.owner(request)
+        return self._own_session(request.path_params["id"], owner)
 
     # --- routes ----------------------------------------------------------------------------
     async def run(self, request: Request) -> Response:
         limits: dict[str, str] = {}
         try:
-            owner = self.owner(request)
+            owner = self.executor(request)
             limits = self.limited(owner, "run", count=False)
             try:
                 data = await request.json()
             except ValueError:
                 raise Refused(400, "invalid_request", "the body is not JSON") from None
-            app, input_, session_id = self._checked(data, owner)
+            app, input_, session = self._checked(data, owner)
             limits = self.limited(owner, "run")
         except Refused as refused:
             return refused.response(request, limits)
@@ -248,9 +320,12 @@ class Independent:
         job = Job(
             id=f"job-{secrets.token_hex(10)}", owner=owner, app=app, input=input_, created=time.time(),
             running_s=float(seconds) if self._number(seconds) and 0 <= seconds <= 3600 else self.phase_s,
-            session_id=session_id, webhook=data.get("webhook"),
+            session_id=session.id if session else None, webhook=data.get("webhook"),
         )  # fmt: skip
         self.jobs[job.id] = job
+        if session is not None:  # each call slides the idle window
+            session.call_count, session.task_id = session.call_count + 1, job.id
+            session.expires_at = job.created + session.idle_s
         self._spawn(self._notify_when_done(job))
         if request.query_params.get("wait") != "false":
             while job.status(time.time(), self.phase_s) not in TERMINAL and time.time() - job.created < 60:
@@ -268,6 +343,7 @@ class Independent:
     async def cancel(self, request: Request) -> Response:
         try:
             job = self.job(request)
+            self.executor(request)
         except Refused as refused:
             return refused.response(request)
         if job.status(time.time(), self.phase_s) in TERMINAL:
@@ -275,6 +351,76 @@ class Independent:
         job.cancelled_at = time.time()
         self._spawn(self._notify(job))
         return _ok(request, {"id": job.id, "status": CANCELLED, "cancelled": True})
+
+    # --- the stream ----------------------------------------------------------------------------
+    async def stream(self, request: Request) -> Response:
+        try:
+            job = self.job(request)
+        except Refused as refused:
+            return refused.response(request)
+        after = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        return StreamingResponse(self._events(job, after), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})  # fmt: skip
+
+    def _record(self, job: Job) -> None:
+        """Log the task's state as events, each once: an update when its status changed, ``done`` once it ended."""
+        if job.events and job.events[-1][1] == "done":
+            return
+        body = self.body(job)
+        if body["status"] != job.streamed:
+            job.streamed = body["status"]
+            data = {k: body[k] for k in ("id", "status", "output", "error") if body[k] is not None}
+            job.events.append((f"evt_{len(job.events) + 1}", "update", data))
+        if body["status"] in TERMINAL:
+            job.events.append((f"evt_{len(job.events) + 1}", "done", {}))
+
+    async def _events(self, job: Job, after: str | None) -> AsyncIterator[str]:
+        self._record(job)
+        ids = [event[0] for event in job.events]
+        at = ids.index(after) + 1 if after in ids else 0
+        started = time.time()
+        while time.time() - started < STREAM_LIMIT_S:
+            self._record(job)
+            for event_id, name, data in job.events[at:]:
+                yield f"event: {name}\nid: {event_id}\ndata: {json.dumps(data)}\n\n"
+            at = len(job.events)
+            if job.events and job.events[-1][1] == "done":
+                return
+            await asyncio.sleep(0.01)
+
+    # --- the session endpoints ---------------------------------------------------------------
+    async def list_sessions(self, request: Request) -> Response:
+        try:
+            owner = self.owner(request)
+        except Refused as refused:
+            return refused.response(request)
+        now = time.time()
+        mine = [s for s in self.sessions.values() if s.owner == owner and s.status(now) == "active"]
+        return _ok(request, [s.body(now) for s in mine])
+
+    async def get_session(self, request: Request) -> Response:
+        try:
+            return _ok(request, self.session(request).body(time.time()))
+        except Refused as refused:
+            return refused.response(request)
+
+    async def keepalive(self, request: Request) -> Response:
+        try:
+            session, now = self.session(request, execute=True), time.time()
+            session.refuse_if_gone(now)
+        except Refused as refused:
+            return refused.response(request)
+        session.expires_at = now + session.idle_s
+        return _ok(request, session.body(now))
+
+    async def end_session(self, request: Request) -> Response:
+        try:
+            session = self.session(request, execute=True)
+            session.refuse_if_gone(time.time())
+        except Refused as refused:
+            return refused.response(request)
+        session.ended = True
+        return Response(status_code=204)
 
     # --- webhooks ---------------------------------------------------------------------------
     def _spawn(self, coroutine: Any) -> None:
@@ -305,6 +451,11 @@ class Independent:
                 Route("/run", self.run, methods=["POST"]),
                 Route("/tasks/{id}", self.get, methods=["GET"]),
                 Route("/tasks/{id}/cancel", self.cancel, methods=["POST"]),
+                Route("/tasks/{id}/stream", self.stream, methods=["GET"]),
+                Route("/sessions", self.list_sessions, methods=["GET"]),
+                Route("/sessions/{id}", self.get_session, methods=["GET"]),
+                Route("/sessions/{id}", self.end_session, methods=["DELETE"]),
+                Route("/sessions/{id}/keepalive", self.keepalive, methods=["POST"]),
             ],
             exception_handlers={HTTPException: _unrouted},
         )
@@ -340,9 +491,12 @@ def _is_url(value: str) -> bool:
     return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in value)
 
 
-def independent_app(keys: Sequence[str], phase_s: float = 0.02, limits: dict[str, int] | None = None) -> ASGIApp:
-    """``limits``: requests a minute per key of ``run`` and ``get`` (default the overview's, :data:`LIMITS`)."""
-    return Independent(keys, phase_s, limits=dict(limits or LIMITS)).app()
+def independent_app(
+    keys: Sequence[str], phase_s: float = 0.02, read_keys: Sequence[str] = (), limits: dict[str, int] | None = None
+) -> ASGIApp:
+    """``read_keys``: keys with the apps:read scope only; ``limits``: requests a minute per key of ``run`` and
+    ``get`` (default the overview's, :data:`LIMITS`)."""
+    return Independent(keys, phase_s, read_keys, limits=dict(limits or LIMITS)).app()
 
 
 __all__ = ["Independent", "independent_app"]

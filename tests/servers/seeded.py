@@ -60,6 +60,7 @@ class SeededProxy:
     hook_tasks: dict[str, str] = field(default_factory=dict)  # token -> its task, once the run answered
     hook_versions: dict[str, str] = field(default_factory=dict)  # a run's own webhook URL -> its X-API-Version
     delivering: str = ""  # the run's own webhook URL of the delivery being passed on
+    notes: dict[str, Any] = field(default_factory=dict)  # what a bug remembers of anything else (sessions)
     _client: httpx.AsyncClient | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 

@@ -30,6 +30,7 @@ from infsh_harness.spec import load_spec
 __all__ = ["MAX_RATE_LIMIT_PROBE", "add_options", "settings_from"]
 
 MAX_RATE_LIMIT_PROBE = 5000  # getTask requests the probe may send: past Get task's limit of 1000 a minute
+READ_KEY_ENV = "INFSH_API_KEY_READ"
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 
 
@@ -52,6 +53,11 @@ def add_options(parser: pytest.Parser) -> None:
         "differently fails it too)",
     )
     group.addoption("--contract-strict", action="store_true", help="the same as --contract-mode strict")
+    group.addoption(
+        "--api-key-read",
+        default=None,
+        help=f"a key with the apps:read scope only, for rule session-scopes (default: ${READ_KEY_ENV})",
+    )
     group.addoption(
         "--require-all", action="store_true", help="fail the run when a rule could not be checked (unchecked)"
     )
@@ -186,4 +192,5 @@ def settings_from(config: pytest.Config) -> SuiteSettings:
         suite_deadline_s=_seconds(config, "suite_deadline", positive=True),
         request_timeout_s=_seconds(config, "request_timeout", positive=True),
         rate_limit_probe=probe,
+        api_key_read=config.getoption("api_key_read") or os.environ.get(READ_KEY_ENV) or None,
     )

@@ -48,8 +48,9 @@ class SuiteSettings:
     suite_deadline_s: float = DEFAULT_SUITE_DEADLINE_S
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     rate_limit_probe: int = 0  # getTask requests the suite may send at its end to reach a 429
+    api_key_read: str | None = field(default=None, repr=False)  # a key with the apps:read scope only
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The keys, to scrub by value from everything the suite writes or prints."""
-        return secrets_of([self.api_key, self.api_key_2])
+        return secrets_of([self.api_key, self.api_key_2, self.api_key_read])

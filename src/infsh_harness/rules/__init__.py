@@ -9,6 +9,8 @@
 * ``webhooks``    one delivery per terminal task, reporting its final state
 * ``versions``    the REST overview's two formats and error model, and which versions a server speaks
 * ``rate_limits`` the REST overview's rate limits: the headers, 429 and ``Retry-After``
+* ``stream``      the Streaming page's rules over a task stream's events (and the one SSE parser)
+* ``sessions``    the Sessions pages' rules: the session object, its endpoints, errors and scopes
 * ``verdicts``    honoured / broken / differs / unchecked, from what the checks found and where each
   rule comes from (``documented``, ``http`` or ``convention``), and a run's exit code
 

@@ -526,3 +526,15 @@ def api_v1(settings: SuiteSettings, target_url: str, spec: Spec, pytestconfig: p
 def both_ways(api: SuiteDriver, api_v1: SuiteDriver, apps: dict[str, App], rng: random.Random) -> BothWays:
     """A finished task read in both versions, and the documented errors provoked in both."""
     return read_both_ways(api, api_v1, apps["complete"], f"task_contract_unknown_{rng.getrandbits(64):016x}")
+
+
+@pytest.fixture(scope="session")
+def api_read(
+    settings: SuiteSettings, target_url: str, spec: Spec, pytestconfig: pytest.Config
+) -> Iterator[SuiteDriver]:
+    """The target, as a key with the ``apps:read`` scope only (``INFSH_API_KEY_READ`` or
+    ``--api-key-read``); skips when there is none."""
+    if not settings.api_key_read:
+        pytest.skip("needs a key with the apps:read scope only: set INFSH_API_KEY_READ")
+    with _driver(settings, target_url, spec, pytestconfig, settings.api_key_read) as target:
+        yield target
