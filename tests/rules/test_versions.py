@@ -87,8 +87,9 @@ def broken(rule_id: str, check: Any, *args: Any) -> ContractViolation:
 
 
 # --- shapes and codes on plain values ---------------------------------------------------------------
-def test_success_shape_tells_the_envelope_from_the_bare_object() -> None:
-    assert (success_shape(wrapped(TASK)), success_shape(TASK), success_shape([1])) == ("1", "2", None)
+def test_success_shape_tells_the_envelope_from_the_bare_object_or_array() -> None:
+    assert (success_shape(wrapped(TASK)), success_shape(TASK), success_shape([TASK])) == ("1", "2", "2")
+    assert (success_shape("text"), success_shape(None)) == (None, None)
 
 
 def test_error_shape_tells_a_problem_from_the_version_1_wrapper() -> None:

@@ -59,7 +59,10 @@ _PROBLEM_FIELDS = ("type", "title", "status", "detail")
 # --- decisions on plain values ---------------------------------------------------------------------
 def success_shape(body: Any) -> str | None:
     """``"1"`` for version 1's success envelope (``success: true``, a ``status``, ``data``), ``"2"``
-    for any other JSON object (the bare resource), ``None`` for what is not an object."""
+    for any other JSON object or array (the bare resource: a task, or the list of sessions), ``None``
+    for anything else."""
+    if isinstance(body, list):
+        return "2"
     if not isinstance(body, Mapping):
         return None
     if body.get("success") is True and "data" in body and "status" in body:
@@ -172,7 +175,7 @@ def check_version_shape(spec: Spec, obs: Observation, spoken: Collection[str]) -
         return False
     shape = success_shape(obs.body)
     if shape != version:
-        got = "not a JSON object" if shape is None else ("wrapped" if shape == "1" else "bare")
+        got = "not a JSON object or array" if shape is None else ("wrapped" if shape == "1" else "bare")
         detail = (
             f"a {version_label(version)} request of {operation_id} got a {got} body "
             f"{_shown(obs.body)}, though the server speaks that version"
