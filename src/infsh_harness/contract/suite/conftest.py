@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from infsh_harness import defaults
+from infsh_harness.contract import plugin
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
 from infsh_harness.contract.options import add_options, settings_from
@@ -83,8 +84,9 @@ REPORT_FILES = (
 
 
 # --- options ------------------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin(plugin.ACTIVE):  # run by the plugin: its --infsh-* options are the suite's
+        add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "schemathesis: runs schemathesis against the target")
     config.addinivalue_line("markers", "every_answer: checks every answer the run received (runs last)")
     config.addinivalue_line("markers", "slow: part of the full suite only")
-    settings = settings_from(config)
+    settings = settings_from(config, plugin.option_prefix(config))
     config.stash[SETTINGS] = settings
     config.stash[OUTCOMES] = {}
     config.stash[ST_RESULT] = None
