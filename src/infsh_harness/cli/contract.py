@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infsh_harness.cli import step_summary
 from infsh_harness.cli.args import positive_float
 from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN, MODES
@@ -199,6 +200,7 @@ def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupte
     (out / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
+@step_summary.appends(lambda args: Path(args.out) / "summary.md")
 def main(args: argparse.Namespace) -> int:
     try:
         _validate(args)
