@@ -63,7 +63,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
     p.add_argument("--out", default="reports/contract", help="report folder (default reports/contract)")
     p.add_argument(
-        "--profile", choices=sorted(PROFILES), default="full", help="quick (~10 s on the mock) or full (default)"
+        "--profile", choices=sorted(PROFILES), default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
+        help="quick (~10 s on the mock) or full (default; INFSH_CONTRACT_PROFILE)",
     )
     p.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run (default: random, reported)")
     p.add_argument("--rule", action="append", default=[], metavar="ID", help="check only this rule (repeatable)")
