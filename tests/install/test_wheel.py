@@ -9,6 +9,7 @@ its configured wheel folders, and skips byte-compiling; ``run`` takes the quick 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -64,8 +65,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, source / name)
     shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    built = _check([*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), str(source)],
-                   work, 120)  # fmt: skip
+    # this environment's setuptools when it is recent enough (no download), else pip's isolated build
+    isolation = ["--no-build-isolation"] if _setuptools_major() >= 77 else []
+    built = _check([*pip, "wheel", "--no-deps", *isolation, "-q", "-w", str(work / "dist"), str(source)],
+                   work, 180)  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = (work / "dist").glob("infsh_harness-*.whl")
     _shipped(wheel)
@@ -76,6 +79,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = _check([*pip, "--python", str(python), "install", "-q", "--no-compile", str(wheel)], work, 300)
     assert done.returncode == 0, done.stderr[-3000:]
     return venv / "bin"
+
+
+def _setuptools_major() -> int:
+    try:
+        return int(importlib.metadata.version("setuptools").split(".")[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return 0
 
 
 def _shipped(wheel: Path) -> None:

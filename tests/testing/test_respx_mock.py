@@ -9,6 +9,7 @@ request sending ``X-API-Version: 2``.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -113,6 +114,17 @@ def test_run_get_cancel_wait_and_no_wait_on_both_profiles(raw: tuple[InfshMock, 
     assert _status(api, _task(api, c.get(f"/tasks/{started['id']}"))) == "CANCELLED"
     waited = _task(api, _run(api, c, {"app": "infsh/echo", "input": {"n": 1}}, wait=True))
     assert _status(api, waited) == "COMPLETED" and waited["output"] == {"echo": {"n": 1}}
+
+
+def test_wire_stream_reads_to_the_task_end_on_the_clock() -> None:
+    with infsh_mock(profile="wire") as api, httpx.Client(base_url=api.base_url, headers=HEADERS) as c:
+        started = _task(api, _run(api, c, {"app": "infsh/sleep", "input": {"seconds": 120}}, wait=False))
+        before = api.clock.now()
+        response = c.get(f"/tasks/{started['id']}/stream", headers={"Accept": "text/event-stream"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    assert _status(api, events[0]) == "RECEIVED" and _status(api, events[-1]) == "COMPLETED"
+    assert api.clock.now() - before >= 120  # the stream stayed open while the clock ran to the task's end
 
 
 # --- sessions ---------------------------------------------------------------------------------------
