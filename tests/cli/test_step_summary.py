@@ -50,10 +50,23 @@ def test_an_unwritable_summary_file_is_one_warning(tmp_path: Path, capsys: pytes
 
 
 def test_every_reporting_sub_command_appends_its_summary() -> None:
-    for module, name in ((run, "index.md"), (contract, "summary.md"), (drift, "drift.md"), (load, "summary.md")):
-        assert hasattr(module.main, "__wrapped__"), module.__name__
-        decorated = step_summary.appends(lambda args, name=name: Path(args.out) / name)(lambda args: 0)
-        assert decorated(argparse.Namespace(out="nowhere")) == 0
+    for module in (run, contract, drift, load):
+        assert hasattr(module.main, "__wrapped__"), f"{module.__name__}.main does not append its summary"
+
+
+def test_a_decorated_main_appends_what_it_wrote_whatever_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "step.md"
+    monkeypatch.setenv(step_summary.ENV, str(target))
+
+    @step_summary.appends(lambda args: Path(args.out) / "s.md")
+    def fake_main(args: argparse.Namespace) -> int:
+        (Path(args.out) / "s.md").write_text("# failed run\n", encoding="utf-8")
+        return 1
+
+    assert fake_main(argparse.Namespace(out=str(tmp_path))) == 1
+    assert target.read_text(encoding="utf-8") == "# failed run\n\n"
 
 
 def test_contract_appends_its_summary_even_when_it_could_not_run(

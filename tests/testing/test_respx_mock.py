@@ -294,3 +294,13 @@ def test_the_plugin_fixture(infsh_respx: InfshMock) -> None:
         task = client.run("infsh/fail", {"message": "nope"})
     assert (task.status, task.error) == (SPEC.status("FAILED"), "nope")
     assert infsh_respx.profile == "documented" and infsh_respx.calls.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "infsh_respx", [{"profile": "wire", "base_url": "http://tasks.test", "keys": ("inf_team_key",)}], indirect=True
+)
+def test_the_plugin_fixture_takes_the_mocks_arguments(infsh_respx: InfshMock) -> None:
+    headers = {"Authorization": "Bearer inf_team_key", "X-API-Version": "2"}
+    answer = httpx.post("http://tasks.test/apps/run", json={"app": "infsh/echo", "input": {}}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["success"] is True  # production's envelope
+    assert infsh_respx.profile == "wire" and infsh_respx.keys == ("inf_team_key",)

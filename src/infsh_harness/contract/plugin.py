@@ -88,10 +88,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def infsh_respx() -> Iterator[InfshMock]:
-    """The documented profile of the mock behind a respx router: a team's httpx client talks to it
-    with no server and no socket (see ``infsh_harness.testing.infsh_mock``)."""
+def infsh_respx(request: pytest.FixtureRequest) -> Iterator[InfshMock]:
+    """The mock behind a respx router: a team's httpx client talks to it with no server and no
+    socket (``infsh_harness.testing.infsh_mock``). The documented profile at ``https://api.inference.sh``
+    unless parametrized indirectly with ``infsh_mock``'s arguments::
+
+        @pytest.mark.parametrize("infsh_respx", [{"profile": "wire"}], indirect=True)
+    """
     from infsh_harness.testing import infsh_mock
 
-    with infsh_mock() as handle:
+    options = getattr(request, "param", None) or {}
+    with infsh_mock(**options) as handle:
         yield handle
