@@ -289,6 +289,14 @@ def test_async_clients_on_asyncio_and_trio(api: InfshMock) -> None:
     assert trio.run(flow) == expected
 
 
+def test_a_sync_client_called_from_async_code(api: InfshMock) -> None:
+    async def inside_an_event_loop() -> int:
+        with TasksClient(api.base_url, api_key=KEY) as client:  # blocking, as some code under test does
+            return client.run("infsh/echo", {}).status
+
+    assert asyncio.run(inside_an_event_loop()) == SPEC.status("COMPLETED")
+
+
 def test_the_plugin_fixture(infsh_respx: InfshMock) -> None:
     with TasksClient(infsh_respx.base_url, api_key=KEY) as client:
         task = client.run("infsh/fail", {"message": "nope"})

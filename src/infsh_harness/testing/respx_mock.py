@@ -25,13 +25,13 @@ import dataclasses
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
 
 import anyio.to_thread
 import httpx
 import respx
-import sniffio
 
 from infsh_harness import defaults
 from infsh_harness.mock.app import MockApp, create_app
@@ -45,6 +45,28 @@ from infsh_harness.testing._loop import ANSWER_TIMEOUT_S, ClockLoop
 __all__ = ["DEFAULT_BASE_URL", "InfshMock", "infsh_mock"]
 
 DEFAULT_BASE_URL = "https://api.inference.sh"  # the spec's production server
+
+# whether the request being answered came from a sync httpx client (respx's sync handler)
+_SYNC: ContextVar[bool] = ContextVar("infsh_respx_sync", default=True)
+
+
+class _Router(respx.MockRouter):
+    """respx's router, noting whether a request came through its sync or its async handler (a sync
+    client called from async code is still a sync request)."""
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        token = _SYNC.set(True)
+        try:
+            return super().handler(request)
+        finally:
+            _SYNC.reset(token)
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        token = _SYNC.set(False)
+        try:
+            return await super().async_handler(request)
+        finally:
+            _SYNC.reset(token)
 
 
 @dataclasses.dataclass
@@ -129,9 +151,7 @@ class InfshMock:
 
     def _side_effect(self, request: httpx.Request) -> Any:
         """respx's side effect: a response for a sync client, an awaitable for an async one."""
-        try:
-            sniffio.current_async_library()
-        except sniffio.AsyncLibraryNotFoundError:
+        if _SYNC.get():
             return self._loop.call(self._answer(request, request.read()))
         return self._answer_async(request)
 
@@ -172,7 +192,7 @@ def infsh_mock(
     loop = ClockLoop(clock)
     try:
         app = _app(config, clock)
-        router = respx.mock(base_url=base_url, assert_all_called=False, assert_all_mocked=True)
+        router = _Router(base_url=base_url, assert_all_called=False, assert_all_mocked=True)
         handle = InfshMock(router, clock, app, base_url.rstrip("/"), config.keys, loop)
         router.route().mock(side_effect=handle._side_effect)
         with router:
