@@ -12,8 +12,8 @@ from pathlib import Path
 TEAM_TEST = "def test_the_teams_own():\n    assert True\n"
 
 
-def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFSH_", "PYTEST_"))}
+def _pytest(folder: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFSH_", "PYTEST_"))} | extra_env
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=folder, env=env, capture_output=True, text=True, timeout=240,
@@ -22,7 +22,8 @@ def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_run_that_does_not_ask_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / "test_team.py").write_text(TEAM_TEST, encoding="utf-8")
-    done = _pytest(tmp_path, "-q", "--co")
+    # the suite's environment alone does not ask for it: only the --infsh-* options do
+    done = _pytest(tmp_path, "-q", "--co", INFSH_BASE_URL="http://127.0.0.1:9", INFSH_CONTRACT_PROFILE="quick")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_team.py::test_the_teams_own" in done.stdout
     assert "1 test collected" in done.stdout
