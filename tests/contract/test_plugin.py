@@ -58,3 +58,6 @@ def test_bad_plugin_input_is_one_line_naming_the_option(tmp_path: Path) -> None:
     assert done.returncode == 4  # pytest's usage error
     assert "--infsh-base-url must be an http(s) URL" in done.stderr
     assert "Traceback" not in done.stderr
+    no_key = _pytest(tmp_path, "--infsh-contract", "--infsh-api-key-env", "TEAM_KEY_NOT_SET")
+    assert no_key.returncode == 4
+    assert "--infsh-api-key-env names TEAM_KEY_NOT_SET, which is not set" in no_key.stderr

@@ -46,111 +46,93 @@ def dest(name: str, prefix: str = "") -> str:
     return flag(name, prefix)[2:].replace("-", "_")
 
 
+class _Group:
+    """A pytest option group whose ``addoption("--name", ...)`` adds ``flag("name", prefix)``."""
+
+    def __init__(self, group: pytest.OptionGroup, prefix: str) -> None:
+        self.group, self.prefix = group, prefix
+
+    def addoption(self, name: str, **kwargs: Any) -> None:
+        self.group.addoption(flag(name.removeprefix("--"), self.prefix), **kwargs)
+
+
 def add_options(parser: pytest.Parser, prefix: str = "") -> None:
     """The suite's options, in pytest's ``contract`` group; with ``prefix`` (the plugin's ``infsh-``)
-    each flag is ``--infsh-<name>``, and the base URL is never taken from the environment, so that
-    a run that does not name the suite's options is left alone."""
-    group = parser.getgroup("infsh" if prefix else "contract", "infsh-harness contract suite")
+    each flag is ``--infsh-<name>`` (see :func:`flag`), and the base URL is never taken from the
+    environment, so that a run that does not name the suite's options is left alone."""
+    group = _Group(parser.getgroup("infsh" if prefix else "contract", "infsh-harness contract suite"), prefix)
     group.addoption(
-        flag("base-url", prefix),
-        default=None if prefix else os.environ.get(defaults.BASE_URL_ENV),
+        "--base-url", default=None if prefix else os.environ.get(defaults.BASE_URL_ENV),
         help="server to test (default: embedded mock)",
-    )
+    )  # fmt: skip
     group.addoption(
-        flag("contract-profile", prefix),
+        "--contract-profile",
         choices=sorted(PROFILES),
         default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
         help="quick (about 10 s on the mock) or full (default)",
     )
     group.addoption(
-        flag("contract-mode", prefix),
+        "--contract-mode",
         default="default",
         help="default (a broken documented or http rule fails the run) or strict (a convention done "
         "differently fails it too)",
     )
     group.addoption(
-        flag("contract-strict", prefix), action="store_true", help=f"the same as {flag('contract-mode', prefix)} strict"
+        "--contract-strict", action="store_true", help=f"the same as {flag('contract-mode', prefix)} strict"
     )
     group.addoption(
-        flag("require-all", prefix),
-        action="store_true",
-        help="fail the run when a rule could not be checked (unchecked)",
+        "--require-all", action="store_true", help="fail the run when a rule could not be checked (unchecked)"
     )
     group.addoption(
-        flag("seed", prefix),
-        type=int,
-        default=None,
-        help="seed for schemathesis and the mock (default: random, reported)",
+        "--seed", type=int, default=None, help="seed for schemathesis and the mock (default: random, reported)"
     )
     group.addoption(
-        flag("rule", prefix),
-        action="append",
-        default=[],
-        metavar="ID",
-        help="run only the tests of this rule (repeatable)",
+        "--rule", action="append", default=[], metavar="ID", help="run only the tests of this rule (repeatable)"
     )
-    group.addoption(flag("report-dir", prefix), default=None, help="where reports go (default: reports/contract)")
+    group.addoption("--report-dir", default=None, help="where reports go (default: reports/contract)")
     group.addoption(
-        flag("max-examples", prefix),
-        type=int,
-        default=None,
-        help="schemathesis examples per operation (overrides the profile)",
+        "--max-examples", type=int, default=None, help="schemathesis examples per operation (overrides the profile)"
     )
     for role, (app, payload) in DEFAULT_APPS.items():
+        group.addoption(f"--{role}-app", default=app, help=f"the app that {_ROLE_HELP[role]} (default {app})")
         group.addoption(
-            flag(f"{role}-app", prefix), default=app, help=f"the app that {_ROLE_HELP[role]} (default {app})"
-        )
-        group.addoption(
-            flag(f"{role}-input", prefix),
-            default=payload,
-            help=f"JSON input for {flag(f'{role}-app', prefix)} (default {payload})",
+            f"--{role}-input", default=payload, help=f"JSON input for {flag(f'{role}-app', prefix)} (default {payload})"
         )
     group.addoption(
-        flag("webhook-bind", prefix), default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)"
+        "--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)"
     )
     group.addoption(
-        flag("webhook-host", prefix),
-        default=None,
-        help="host put in webhook URLs, for a remote target (default: bind address)",
+        "--webhook-host", default=None, help="host put in webhook URLs, for a remote target (default: bind address)"
     )
+    group.addoption("--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)")
     group.addoption(
-        flag("webhook-port", prefix), type=int, default=0, help="port of the webhook receiver (default: a free one)"
+        "--webhook-deadline", type=float, default=10.0, help="seconds a webhook may take after the task ends"
     )
+    group.addoption("--webhook-grace", type=float, default=1.0, help="seconds to wait for a duplicate webhook")
+    group.addoption("--task-deadline", type=float, default=60.0, help="seconds a task may take to end")
+    group.addoption("--no-wait-deadline", type=float, default=5.0, help="seconds a wait=false run may take to answer")
     group.addoption(
-        flag("webhook-deadline", prefix),
-        type=float,
-        default=10.0,
-        help="seconds a webhook may take after the task ends",
-    )
-    group.addoption(
-        flag("webhook-grace", prefix), type=float, default=1.0, help="seconds to wait for a duplicate webhook"
-    )
-    group.addoption(flag("task-deadline", prefix), type=float, default=60.0, help="seconds a task may take to end")
-    group.addoption(
-        flag("no-wait-deadline", prefix), type=float, default=5.0, help="seconds a wait=false run may take to answer"
-    )
-    group.addoption(
-        flag("suite-deadline", prefix),
+        "--suite-deadline",
         type=float,
         default=DEFAULT_SUITE_DEADLINE_S,
         help=f"seconds the whole run may take, schemathesis included (default {DEFAULT_SUITE_DEADLINE_S:g})",
     )
     group.addoption(
-        flag("request-timeout", prefix),
+        "--request-timeout",
         type=float,
         default=DEFAULT_REQUEST_TIMEOUT_S,
         help=f"seconds one request may take; a waited run also gets --task-deadline (default "
         f"{DEFAULT_REQUEST_TIMEOUT_S:g})",
     )
     group.addoption(
-        flag("mock-controls", prefix),
+        "--mock-controls",
         choices=("auto", "yes", "no"),
         default="auto",
         help="whether the target has the mock's /_mock/ controls (auto: the embedded mock, or probe)",
     )
     for name, variable in (("api-key-env", defaults.API_KEY_ENV), ("api-key-2-env", defaults.API_KEY_2_ENV)):
         group.addoption(
-            flag(name, prefix), default=None, metavar="VARIABLE",
+            f"--{name}", default=None, metavar="VARIABLE",
             help=f"the environment variable holding the key (default {variable}; keys never go on the command line)",
         )  # fmt: skip
 
