@@ -16,7 +16,8 @@ profiles, error map and fault injector as ``infsh-harness mock``), through ``htt
 on an event loop of its own whose time is the clock: no server, no listening socket, no sleeping
 (a waited run answers as soon as the clock has been moved to its task's end). A request to any other
 host fails (respx's ``assert_all_mocked``) unless the test routes it on ``handle.router``. Sync and
-async httpx clients both work (an async one from asyncio or trio).
+async httpx clients both work (an async one from asyncio or trio). Webhooks are not delivered (the
+mock's allow-list of webhook hosts is empty): ``app.dispatcher.history(task_id)`` shows each one refused.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def infsh_mock(
     config = config or MockConfig(profile=profile, keys=tuple(keys), seed=seed)
     clock = clock or FakeClock()
     loop = ClockLoop(clock)
+    app: MockApp | None = None
     try:
         app = _app(config, clock)
         router = _Router(base_url=base_url, assert_all_called=False, assert_all_mocked=True)
@@ -197,9 +199,12 @@ def infsh_mock(
         router.route().mock(side_effect=handle._side_effect)
         with router:
             yield handle
-        loop.run_quietly(_shut_down(app))
     finally:
-        loop.close()
+        try:
+            if app is not None:
+                loop.run_quietly(_shut_down(app))
+        finally:
+            loop.close()
 
 
 async def _shut_down(app: MockApp) -> None:
