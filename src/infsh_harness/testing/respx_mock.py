@@ -6,7 +6,7 @@
         with infsh_mock() as api:                      # the documented profile, https://api.inference.sh
             client = MyClient("https://api.inference.sh", key="inf_test_key")
             task = client.start("infsh/sleep", {"seconds": 30})
-            api.clock.advance(1)                       # time is the handle's FakeClock
+            api.advance(1)                             # time is the handle's FakeClock
             assert client.cancel(task.id).status == 11
             api.fail_next(status=503)                  # the next request gets a 503 with the error body
             api.rate_limit(retry_after=7)              # ... or a 429 with Retry-After: 7
@@ -14,7 +14,7 @@
 Every request to ``base_url`` is answered by the mock itself (``mock.create_app``: the same model,
 profiles, error map and fault injector as ``infsh-harness mock``), through ``httpx.ASGITransport``,
 on an event loop of its own whose time is the clock: no server, no listening socket, no sleeping
-(a waited run answers as soon as the clock has been moved to its task's end). A request to any other
+(a waited run moves the clock on to its task's end and answers at once). A request to any other
 host fails (respx's ``assert_all_mocked``) unless the test routes it on ``handle.router``. Sync and
 async httpx clients both work (an async one from asyncio or trio). Webhooks are not delivered (the
 mock's allow-list of webhook hosts is empty): ``app.dispatcher.history(task_id)`` shows each one refused.
