@@ -1,4 +1,5 @@
-"""The client against the real mock: over a socket (sync) and in-process through ``transport=`` (async).
+"""The client against the real mock: over a socket, and in-process behind respx (``infsh_respx``:
+faults, the async client, and a session's expiry on the mock's clock).
 
 These prove the client and the mock agree on what the mock serves today, end to end: statuses,
 errors by class, sessions, cancel, faults and a webhook delivery read back with ``parse_webhook``.
@@ -12,13 +13,12 @@ client to everything the pages document.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from typing import Any, cast
 
 import httpx
 import pytest
 
+from infsh_harness import defaults
 from infsh_harness.client import AsyncTasksClient, TasksClient
 from infsh_harness.client.errors import (
     AuthenticationError,
@@ -29,10 +29,10 @@ from infsh_harness.client.errors import (
     RateLimitError,
     ServerError,
 )
-from infsh_harness.mock.app import create_app
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
+from infsh_harness.testing import InfshMock
 from infsh_harness.webhooks.receiver import WebhookReceiver
 
 SPEC = load_spec()
@@ -106,16 +106,17 @@ def test_mock_tasks_are_isolated_by_key(client: TasksClient, base_url: str) -> N
         other.get(task.id)
 
 
-def test_mock_sessions_start_continue_and_expire(client: TasksClient) -> None:
-    first = client.run("infsh/echo", {"action": "init"}, session="new", session_timeout=1)
-    assert first.session_id
-    second = client.run("infsh/echo", {"action": "process"}, session=first.session_id)
-    assert second.session_id == first.session_id
-    with pytest.raises(NotFoundError):
-        client.run("infsh/echo", {}, session="sess_unknown")
-    threading.Event().wait(1.3)  # the session's idle timeout is 1 s
-    with pytest.raises(GoneError) as info:
-        client.run("infsh/echo", {}, session=first.session_id)
+def test_mock_sessions_start_continue_and_expire(infsh_respx: InfshMock) -> None:
+    with TasksClient(infsh_respx.base_url, api_key=defaults.API_KEY) as client:
+        first = client.run("infsh/echo", {"action": "init"}, session="new", session_timeout=1)
+        assert first.session_id
+        second = client.run("infsh/echo", {"action": "process"}, session=first.session_id)
+        assert second.session_id == first.session_id
+        with pytest.raises(NotFoundError):
+            client.run("infsh/echo", {}, session="sess_unknown")
+        infsh_respx.advance(1.3)  # the session's idle timeout is 1 s
+        with pytest.raises(GoneError) as info:
+            client.run("infsh/echo", {}, session=first.session_id)
     assert (info.value.status_code, info.value.code) == (410, "session_expired")
 
 
@@ -135,15 +136,17 @@ def test_mock_does_not_serve_the_stream_or_the_sessions_yet(client: TasksClient)
         client.get_session(task.session_id)
 
 
-def test_mock_faults_raise_rate_limit_and_server_errors(client: TasksClient, base_url: str) -> None:
-    httpx.put(f"{base_url}/_mock/faults", json={"rate_limit_rate": 1, "retry_after_s": 3}, headers=CONTROL, timeout=5)
-    with pytest.raises(RateLimitError) as limited:
-        client.run("infsh/echo", {})
-    assert limited.value.retry_after == 3.0
-    httpx.put(f"{base_url}/_mock/faults", json={"error_rate": 1, "error_status": 503}, headers=CONTROL, timeout=5)
-    with pytest.raises(ServerError) as failed:
-        client.get("task_abc123")
-    assert failed.value.status_code == 503
+def test_mock_faults_raise_rate_limit_and_server_errors(infsh_respx: InfshMock) -> None:
+    with TasksClient(infsh_respx.base_url, api_key=defaults.API_KEY) as client:
+        infsh_respx.rate_limit(retry_after=3)
+        with pytest.raises(RateLimitError) as limited:
+            client.run("infsh/echo", {})
+        assert limited.value.retry_after == 3.0
+        infsh_respx.fail_next(status=503)
+        with pytest.raises(ServerError) as failed:
+            client.get("task_abc123")
+        assert failed.value.status_code == 503
+        assert client.run("infsh/echo", {}).status == SPEC.status("COMPLETED")  # one-off faults: gone
 
 
 def test_mock_webhook_parses(client: TasksClient) -> None:
@@ -154,10 +157,12 @@ def test_mock_webhook_parses(client: TasksClient) -> None:
     assert (payload.id, payload.status, payload.error) == (task.id, task.status, "nope")
 
 
-def test_async_client_in_process_through_asgi_transport() -> None:
+def test_async_client_in_process_through_the_respx_mock(infsh_respx: InfshMock) -> None:
+    async def sleep(seconds: float) -> None:  # waiting moves the mock's clock, not the test's time
+        infsh_respx.advance(seconds)
+
     async def main() -> list[int]:
-        transport = httpx.ASGITransport(app=cast(Any, create_app(CONFIG)))  # the mock types scope as Mapping
-        async with AsyncTasksClient("http://mock", api_key=KEY, transport=transport) as aclient:
+        async with AsyncTasksClient(infsh_respx.base_url, api_key=defaults.API_KEY, sleep=sleep) as aclient:
             started = await asyncio.gather(*(aclient.run("infsh/echo", {"n": n}, wait=False) for n in range(3)))
             done = [await aclient.wait_for_terminal(t.id, interval=0.01, deadline=10) for t in started]
             with pytest.raises(NotFoundError):

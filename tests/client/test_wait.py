@@ -1,4 +1,5 @@
-"""``wait_for_terminal``: backoff, deadline and errors, with a fake clock (no test really sleeps).
+"""``wait_for_terminal``: backoff, deadline and errors, with a fake clock (no test really sleeps);
+against status sequences served by respx routes, and against the mock itself (``infsh_respx``).
 
 Statuses come from the spec: the non-terminal ones in their documented order, then a terminal one.
 """
@@ -13,9 +14,11 @@ import httpx
 import pytest
 import respx
 
+from infsh_harness import defaults
 from infsh_harness.client import AsyncTasksClient, Task, TasksClient, WaitTimeout
 from infsh_harness.client.errors import NotFoundError, ServerError
 from infsh_harness.spec import load_spec
+from infsh_harness.testing import InfshMock
 
 SPEC = load_spec()
 BASE = "http://api.test"
@@ -147,10 +150,25 @@ def test_wait_propagates_errors_of_get(wait: Callable[..., Task], router: respx.
         wait(deadline=60)
 
 
-def test_wait_unknown_task_raises_not_found(wait: Callable[..., Task], router: respx.Router) -> None:
-    router.get(f"/tasks/{TASK_ID}").respond(404, json={"error": "task not found", "code": "task_not_found"})
-    with pytest.raises(NotFoundError):
-        wait(deadline=60)
+def test_wait_unknown_task_raises_not_found(infsh_respx: InfshMock) -> None:
+    with TasksClient(infsh_respx.base_url, api_key=defaults.API_KEY) as client, pytest.raises(NotFoundError):
+        client.wait_for_terminal("task_the_mock_never_made", deadline=60)
+
+
+def test_wait_follows_a_real_task_on_the_mocks_clock(infsh_respx: InfshMock) -> None:
+    """Against the mock: each of the client's sleeps moves the mock's clock, so the task walks its
+    documented statuses and the wait ends when it does, having slept about the task's duration."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        infsh_respx.advance(seconds)
+
+    with TasksClient(infsh_respx.base_url, api_key=defaults.API_KEY, sleep=sleep, clock=infsh_respx.clock.now) as c:
+        task = c.run("infsh/sleep", {"seconds": 20}, wait=False)
+        done = c.wait_for_terminal(task.id, interval=1.0, max_interval=4.0, deadline=60)
+    assert done.status == COMPLETED and done.output == {"slept": 20}
+    assert 20 <= sum(slept) < 24 and max(slept) == 4.0  # backed off to the cap, no longer than needed
 
 
 @pytest.mark.parametrize(

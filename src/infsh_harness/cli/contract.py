@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infsh_harness.cli import step_summary
 from infsh_harness.cli.args import positive_float
 from infsh_harness.contract.options import MAX_RATE_LIMIT_PROBE
 from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
@@ -64,7 +65,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
     p.add_argument("--out", default="reports/contract", help="report folder (default reports/contract)")
     p.add_argument(
-        "--profile", choices=sorted(PROFILES), default="full", help="quick (~10 s on the mock) or full (default)"
+        "--profile", choices=sorted(PROFILES), default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
+        help="quick (~10 s on the mock) or full (default; INFSH_CONTRACT_PROFILE)",
     )
     p.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run (default: random, reported)")
     p.add_argument("--rule", action="append", default=[], metavar="ID", help="check only this rule (repeatable)")
@@ -207,6 +209,7 @@ def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupte
     (out / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
+@step_summary.appends(lambda args: Path(args.out) / "summary.md")
 def main(args: argparse.Namespace) -> int:
     try:
         _validate(args)

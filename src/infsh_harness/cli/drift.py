@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infsh_harness import defaults
+from infsh_harness.cli import step_summary
 from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
 from infsh_harness.drift.conflicts import ConflictError, conflict_findings
 from infsh_harness.drift.diff import diff
@@ -186,6 +187,7 @@ def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], l
     return observations + result.observations, notes + result.notes, sources
 
 
+@step_summary.appends(lambda args: Path(args.out) / "drift.md")
 def main(args: argparse.Namespace) -> int:
     try:
         return _main(args)

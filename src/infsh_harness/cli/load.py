@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults
+from infsh_harness.cli import step_summary
 
 __all__ = ["add_parser", "main", "parse_host"]
 
@@ -262,6 +263,7 @@ def _options(args: argparse.Namespace) -> Any:
     )  # fmt: skip
 
 
+@step_summary.appends(lambda args: Path(args.out) / "summary.md")
 def main(args: argparse.Namespace) -> int:
     from infsh_harness.load.history import HistoryError
     from infsh_harness.load.run import run_load

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from infsh_harness import defaults, report
+from infsh_harness.cli import step_summary
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
@@ -215,6 +216,7 @@ def _usage_error(args: argparse.Namespace) -> str | None:
     return None
 
 
+@step_summary.appends(lambda args: Path(args.out) / "index.md")
 def main(args: argparse.Namespace) -> int:
     problem = _usage_error(args)
     if problem is not None:

@@ -12,6 +12,7 @@ import math
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,19 +28,51 @@ from infsh_harness.contract.settings import (
 from infsh_harness.rules.verdicts import MODES
 from infsh_harness.spec import load_spec
 
-__all__ = ["MAX_RATE_LIMIT_PROBE", "add_options", "settings_from"]
+__all__ = ["MAX_RATE_LIMIT_PROBE", "READ_KEY_ENV", "add_options", "dest", "flag", "settings_from"]
 
 MAX_RATE_LIMIT_PROBE = 5000  # getTask requests the probe may send: past Get task's limit of 1000 a minute
-READ_KEY_ENV = "INFSH_API_KEY_READ"
+READ_KEY_ENV = "INFSH_API_KEY_READ"  # a key with the apps:read scope only (rule session-scopes)
+# the options naming the environment variable of each key, and the variable read without them
+_KEY_OPTIONS = (
+    ("api-key-env", defaults.API_KEY_ENV),
+    ("api-key-2-env", defaults.API_KEY_2_ENV),
+    ("api-key-read-env", READ_KEY_ENV),
+)
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 
 
-def add_options(parser: pytest.Parser) -> None:
-    """The suite's options, in pytest's ``contract`` group."""
-    group = parser.getgroup("contract", "infsh-harness contract suite")
+def flag(name: str, prefix: str = "") -> str:
+    """The flag of option ``name`` (its plain spelling, e.g. ``contract-profile``) under ``prefix``:
+    ``--contract-profile`` plain, ``--infsh-profile`` as the plugin's (its prefix says whose it is)."""
+    if prefix:
+        name = name.removeprefix("contract-")
+    return f"--{prefix}{name}"
+
+
+def dest(name: str, prefix: str = "") -> str:
+    """Where pytest keeps option ``name``'s value (``config.getoption(dest(...))``)."""
+    return flag(name, prefix)[2:].replace("-", "_")
+
+
+class _Group:
+    """A pytest option group whose ``addoption("--name", ...)`` adds ``flag("name", prefix)``."""
+
+    def __init__(self, group: pytest.OptionGroup, prefix: str) -> None:
+        self.group, self.prefix = group, prefix
+
+    def addoption(self, name: str, **kwargs: Any) -> None:
+        self.group.addoption(flag(name.removeprefix("--"), self.prefix), **kwargs)
+
+
+def add_options(parser: pytest.Parser, prefix: str = "") -> None:
+    """The suite's options, in pytest's ``contract`` group; with ``prefix`` (the plugin's ``infsh-``)
+    each flag is ``--infsh-<name>`` (see :func:`flag`), and the base URL is never taken from the
+    environment, so that a run that does not name the suite's options is left alone."""
+    group = _Group(parser.getgroup("infsh" if prefix else "contract", "infsh-harness contract suite"), prefix)
     group.addoption(
-        "--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: embedded mock)"
-    )
+        "--base-url", default=None if prefix else os.environ.get(defaults.BASE_URL_ENV),
+        help="server to test (default: embedded mock)",
+    )  # fmt: skip
     group.addoption(
         "--contract-profile",
         choices=sorted(PROFILES),
@@ -52,11 +85,8 @@ def add_options(parser: pytest.Parser) -> None:
         help="default (a broken documented or http rule fails the run) or strict (a convention done "
         "differently fails it too)",
     )
-    group.addoption("--contract-strict", action="store_true", help="the same as --contract-mode strict")
     group.addoption(
-        "--api-key-read",
-        default=None,
-        help=f"a key with the apps:read scope only, for rule session-scopes (default: ${READ_KEY_ENV})",
+        "--contract-strict", action="store_true", help=f"the same as {flag('contract-mode', prefix)} strict"
     )
     group.addoption(
         "--require-all", action="store_true", help="fail the run when a rule could not be checked (unchecked)"
@@ -73,7 +103,9 @@ def add_options(parser: pytest.Parser) -> None:
     )
     for role, (app, payload) in DEFAULT_APPS.items():
         group.addoption(f"--{role}-app", default=app, help=f"the app that {_ROLE_HELP[role]} (default {app})")
-        group.addoption(f"--{role}-input", default=payload, help=f"JSON input for --{role}-app (default {payload})")
+        group.addoption(
+            f"--{role}-input", default=payload, help=f"JSON input for {flag(f'{role}-app', prefix)} (default {payload})"
+        )
     group.addoption(
         "--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)"
     )
@@ -114,59 +146,85 @@ def add_options(parser: pytest.Parser) -> None:
         default="auto",
         help="whether the target has the mock's /_mock/ controls (auto: the embedded mock, or probe)",
     )
+    for name, variable in _KEY_OPTIONS:
+        group.addoption(
+            f"--{name}", default=None, metavar="VARIABLE",
+            help=f"the environment variable holding the key (default {variable}; keys never go on the command line)",
+        )  # fmt: skip
 
 
-def _app(config: pytest.Config, role: str) -> App:
-    raw = config.getoption(f"{role}_input")
+def _app(config: pytest.Config, role: str, prefix: str) -> App:
+    raw = config.getoption(dest(f"{role}-input", prefix))
+    name = flag(f"{role}-input", prefix)
     try:
         payload = json.loads(raw)
     except ValueError:
-        raise pytest.UsageError(f"--{role}-input is not JSON: {raw!r}") from None
+        raise pytest.UsageError(f"{name} is not JSON: {raw!r}") from None
     if not isinstance(payload, dict):
-        raise pytest.UsageError(f"--{role}-input must be a JSON object, not {raw!r}")
-    return App(str(config.getoption(f"{role}_app")), payload)
+        raise pytest.UsageError(f"{name} must be a JSON object, not {raw!r}")
+    return App(str(config.getoption(dest(f"{role}-app", prefix))), payload)
 
 
-def _seconds(config: pytest.Config, name: str, *, positive: bool = False) -> float:
-    value = float(config.getoption(name))
-    flag = f"--{name.replace('_', '-')}"
+def _seconds(config: pytest.Config, name: str, prefix: str, *, positive: bool = False) -> float:
+    value = float(config.getoption(dest(name, prefix)))
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise pytest.UsageError(f"{flag} must be a {'positive' if positive else 'non-negative'} number of seconds")
+        kind = "positive" if positive else "non-negative"
+        raise pytest.UsageError(f"{flag(name, prefix)} must be a {kind} number of seconds")
     return value
 
 
-def settings_from(config: pytest.Config) -> SuiteSettings:
-    """The run's settings from its options and the environment (``pytest.UsageError``: one line, for bad input)."""
-    base_url = config.getoption("base_url") or None
+def _keys(config: pytest.Config, prefix: str) -> tuple[str, str | None, str | None]:
+    """The two keys and the read-only one: from ``INFSH_API_KEY`` / ``INFSH_API_KEY_2`` /
+    ``INFSH_API_KEY_READ``, or the variables the key options name."""
+    environ = dict(os.environ)
+    for name, variable in _KEY_OPTIONS:
+        chosen = config.getoption(dest(name, prefix))
+        if chosen:
+            if not os.environ.get(chosen):
+                raise pytest.UsageError(f"{flag(name, prefix)} names {chosen}, which is not set")
+            environ[variable] = os.environ[chosen]
+    api_key, api_key_2 = defaults.api_keys(environ)
+    return api_key, api_key_2, environ.get(READ_KEY_ENV) or None
+
+
+def settings_from(config: pytest.Config, prefix: str = "") -> SuiteSettings:
+    """The run's settings from its options (spelt with ``prefix``) and the environment
+    (``pytest.UsageError``: one line, for bad input)."""
+
+    def option(name: str) -> Any:
+        return config.getoption(dest(name, prefix))
+
+    base_url = option("base-url") or None
     if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--base-url must be an http(s) URL, not {base_url!r}")
-    seed = config.getoption("seed")
+        raise pytest.UsageError(f"{flag('base-url', prefix)} must be an http(s) URL, not {base_url!r}")
+    seed = option("seed")
     if seed is None:
         env_seed = os.environ.get("INFSH_CONTRACT_SEED")
         if env_seed is not None and not env_seed.isdigit():
             raise pytest.UsageError(f"INFSH_CONTRACT_SEED must be a whole number, not {env_seed!r}")
         seed = int(env_seed) if env_seed else random.SystemRandom().randrange(1 << 31)
-    profile = config.getoption("contract_profile")
+    profile = option("contract-profile")
     if profile not in PROFILES:
         raise pytest.UsageError(f"unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
-    mode = "strict" if config.getoption("contract_strict") else config.getoption("contract_mode")
+    mode = "strict" if option("contract-strict") else option("contract-mode")
     if mode not in MODES:
         raise pytest.UsageError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
-    max_examples = config.getoption("max_examples")
+    max_examples = option("max-examples")
     if max_examples is not None and max_examples < 1:
-        raise pytest.UsageError("--max-examples must be at least 1")
-    report_dir = config.getoption("report_dir")
+        raise pytest.UsageError(f"{flag('max-examples', prefix)} must be at least 1")
+    report_dir = option("report-dir")
     spec = load_spec()
-    rules = tuple(config.getoption("rule"))
+    rules = tuple(option("rule"))
     unknown = [r for r in rules if r not in spec.rules]
     if unknown:
         raise pytest.UsageError(f"unknown rule(s) {', '.join(unknown)}; the spec has {', '.join(spec.rules)}")
-    for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline"):
-        _seconds(config, name)
-    probe = config.getoption("rate_limit_probe")
+    for name in ("webhook-deadline", "webhook-grace", "task-deadline", "no-wait-deadline"):
+        _seconds(config, name, prefix)
+    probe = option("rate-limit-probe")
     if not 0 <= probe <= MAX_RATE_LIMIT_PROBE:
-        raise pytest.UsageError(f"--rate-limit-probe must be from 0 to {MAX_RATE_LIMIT_PROBE}, not {probe}")
-    api_key, api_key_2 = defaults.api_keys(os.environ)
+        name = flag("rate-limit-probe", prefix)
+        raise pytest.UsageError(f"{name} must be from 0 to {MAX_RATE_LIMIT_PROBE}, not {probe}")
+    api_key, api_key_2, api_key_read = _keys(config, prefix)
     return SuiteSettings(
         base_url=base_url.rstrip("/") if base_url else None,
         api_key=api_key,
@@ -175,22 +233,22 @@ def settings_from(config: pytest.Config) -> SuiteSettings:
         seed=seed,
         max_examples=max_examples or PROFILES[profile],
         report_dir=Path(report_dir) if report_dir else config.rootpath / "reports" / "contract",
-        complete=_app(config, "complete"),
-        long=_app(config, "long"),
-        fail=_app(config, "fail"),
-        webhook_bind=config.getoption("webhook_bind"),
-        webhook_host=config.getoption("webhook_host"),
-        webhook_port=config.getoption("webhook_port"),
-        webhook_deadline_s=config.getoption("webhook_deadline"),
-        webhook_grace_s=config.getoption("webhook_grace"),
-        task_deadline_s=config.getoption("task_deadline"),
-        no_wait_deadline_s=config.getoption("no_wait_deadline"),
-        mock_controls=config.getoption("mock_controls"),
+        complete=_app(config, "complete", prefix),
+        long=_app(config, "long", prefix),
+        fail=_app(config, "fail", prefix),
+        webhook_bind=option("webhook-bind"),
+        webhook_host=option("webhook-host"),
+        webhook_port=option("webhook-port"),
+        webhook_deadline_s=option("webhook-deadline"),
+        webhook_grace_s=option("webhook-grace"),
+        task_deadline_s=option("task-deadline"),
+        no_wait_deadline_s=option("no-wait-deadline"),
+        mock_controls=option("mock-controls"),
         rules=rules,
         mode=mode,
-        require_all=bool(config.getoption("require_all")),
-        suite_deadline_s=_seconds(config, "suite_deadline", positive=True),
-        request_timeout_s=_seconds(config, "request_timeout", positive=True),
+        require_all=bool(option("require-all")),
+        suite_deadline_s=_seconds(config, "suite-deadline", prefix, positive=True),
+        request_timeout_s=_seconds(config, "request-timeout", prefix, positive=True),
         rate_limit_probe=probe,
-        api_key_read=config.getoption("api_key_read") or os.environ.get(READ_KEY_ENV) or None,
+        api_key_read=api_key_read,
     )

@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from infsh_harness import defaults
+from infsh_harness.contract import plugin
 from infsh_harness.contract.both_versions import BothWays, read_both_ways
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App, Journey, JourneyPlan, Received, run_journeys
@@ -84,8 +85,9 @@ REPORT_FILES = (
 
 
 # --- options ------------------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin(plugin.ACTIVE):  # run by the plugin: its --infsh-* options are the suite's
+        add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -95,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "every_answer: checks every answer the run received (runs last)")
     config.addinivalue_line("markers", "slow: part of the full suite only")
     config.addinivalue_line("markers", "rate_limit_probe: may use up the target's rate limits (runs after all others)")
-    settings = settings_from(config)
+    settings = settings_from(config, plugin.option_prefix(config))
     config.stash[SETTINGS] = settings
     config.stash[OUTCOMES] = {}
     config.stash[ST_RESULT] = None
@@ -533,7 +535,7 @@ def api_read(
     settings: SuiteSettings, target_url: str, spec: Spec, pytestconfig: pytest.Config
 ) -> Iterator[SuiteDriver]:
     """The target, as a key with the ``apps:read`` scope only (``INFSH_API_KEY_READ`` or
-    ``--api-key-read``); skips when there is none."""
+    the variable ``--api-key-read-env`` names); skips when there is none."""
     if not settings.api_key_read:
         pytest.skip("needs a key with the apps:read scope only: set INFSH_API_KEY_READ")
     with _driver(settings, target_url, spec, pytestconfig, settings.api_key_read) as target:
