@@ -46,10 +46,11 @@ FIXTURE_STEPS = [("contract", 1), ("load", 2), ("drift", None)]
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run, shared by every test here: the embedded mock, the contract suite, 1 s of each load
-    scenario (the shortest: the page is checked, not the server), both drift reports."""
+    """A real run, shared by every test here: the embedded mock, the contract suite (quick), 1 s of each
+    load scenario (the shortest: the page is checked, not the server), both drift reports."""
     out = tmp_path_factory.mktemp("browser") / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFSH_")} | KEYS
+    env["INFSH_CONTRACT_PROFILE"] = "quick"  # the contract step's quick profile: every rule still judged
     command = [sys.executable, "-m", "infsh_harness.cli", "run", "--out", str(out), "--load-time", "1s"]
     started = time.monotonic()
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=360)
