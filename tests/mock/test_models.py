@@ -159,7 +159,7 @@ def test_unknown_app_is_not_found() -> None:
     backend, _ = make_backend()
     with pytest.raises(NotFound) as info:
         run(backend, "acme/nothing")
-    assert (info.value.status_code, info.value.code) == (404, "app_not_found")
+    assert (info.value.status_code, info.value.code, info.value.reason) == (404, "not_found", "app_not_found")
     assert not backend.tasks
 
 
@@ -303,7 +303,7 @@ def test_session_expires_after_its_idle_timeout(timeout: float | None) -> None:
     clock.t = second.finishes_at + limit + 0.001
     with pytest.raises(SessionExpired) as info:
         run(backend, session=first.session_id)
-    assert (info.value.status_code, info.value.code) == (410, "session_expired")
+    assert (info.value.status_code, info.value.code) == (410, "SESSION_EXPIRED")
 
 
 def test_session_activity_restarts_the_idle_timer() -> None:
@@ -320,7 +320,7 @@ def test_unknown_session_is_not_found() -> None:
     backend, _ = make_backend()
     with pytest.raises(NotFound) as info:
         run(backend, session="sess_doesnotexist")
-    assert (info.value.status_code, info.value.code) == (404, "session_not_found")
+    assert (info.value.status_code, info.value.code) == (404, "SESSION_NOT_FOUND")
 
 
 def test_another_keys_session_is_not_found() -> None:
@@ -364,7 +364,7 @@ def test_a_task_is_invisible_to_another_key() -> None:
     task = run(backend, "infsh/sleep", input={"seconds": 5})
     with pytest.raises(NotFound) as info:
         backend.get_task(OTHER_KEY, task.id)
-    assert info.value.code == "task_not_found"
+    assert (info.value.code, info.value.reason) == ("not_found", "task_not_found")
     with pytest.raises(NotFound):
         backend.cancel_task(OTHER_KEY, task.id)
     view = backend.view(backend.get_task(KEY, task.id))

@@ -174,7 +174,7 @@ def test_model_session_keepalive_end_and_expiry() -> None:
     ):
         with pytest.raises(MockError) as expired:
             attempt()
-        assert (expired.value.status_code, expired.value.code) == (410, "session_expired")
+        assert (expired.value.status_code, expired.value.reason) == (410, "session_expired")
     assert backend.end_session(KEY, session_id).state(clock.now()) == "expired", "ending changes nothing"
 
 
@@ -192,10 +192,10 @@ def test_model_ended_session_refuses_new_calls() -> None:
     ):
         with pytest.raises(MockError) as refused:
             attempt()
-        assert (refused.value.status_code, refused.value.code) == (410, "session_ended")
+        assert (refused.value.status_code, refused.value.reason) == (410, "session_ended")
     with pytest.raises(MockError) as other:
         backend.end_session(OTHER_KEY, session_id)
-    assert (other.value.status_code, other.value.code) == (404, "session_not_found")
+    assert (other.value.status_code, other.value.reason) == (404, "session_not_found")
 
 
 def test_model_strict_sessions_refuse_another_app_and_a_busy_worker() -> None:
@@ -205,11 +205,11 @@ def test_model_strict_sessions_refuse_another_app_and_a_busy_worker() -> None:
     assert session_id is not None
     with pytest.raises(MockError) as busy:
         start(backend, "infsh/sleep", session=session_id)
-    assert (busy.value.status_code, busy.value.code) == (409, "worker_leased")
+    assert (busy.value.status_code, busy.value.reason) == (409, "worker_leased")
     clock.t = first.finishes_at
     with pytest.raises(MockError) as mismatch:
         start(backend, "infsh/echo", session=session_id)
-    assert (mismatch.value.status_code, mismatch.value.code) == (400, "app_mismatch")
+    assert (mismatch.value.status_code, mismatch.value.reason) == (400, "app_mismatch")
     second = start(backend, "infsh/sleep@2", input={"seconds": 0}, session=session_id)
     assert second.session_id == session_id
     assert backend.get_session(KEY, session_id).calls == 2

@@ -29,13 +29,14 @@ from typing import Any, Protocol
 from infsh_harness.mock.apps import AppCatalog, AppDef
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.errors import (
-    BadRequest,
-    Conflict,
+    AppMismatch,
     InvalidRequest,
     NotFound,
     SessionEnded,
     SessionExpired,
+    SessionNotFound,
     Unauthorized,
+    WorkerLeased,
 )
 
 __all__ = [
@@ -284,7 +285,7 @@ class MockBackend:
         app_name: str = request["app"]
         app = self.catalog.find(app_name)
         if app is None:
-            raise NotFound(f"app not found: {app_name}", code="app_not_found")
+            raise NotFound(f"app not found: {app_name}", reason="app_not_found")
         session = self._session_for(owner, app_name, request, now)
         task_id = self._new_id("task_")
         input_ = dict(request["input"])
@@ -344,7 +345,7 @@ class MockBackend:
     def get_task(self, owner: str, task_id: str) -> Task:
         task = self.tasks.get(task_id)
         if task is None or task.owner != owner:
-            raise NotFound(f"task not found: {task_id}", code="task_not_found")
+            raise NotFound(f"task not found: {task_id}", reason="task_not_found")
         return task
 
     def view(self, task: Task) -> TaskView:
@@ -443,7 +444,7 @@ class MockBackend:
             return created
         session = self.sessions.get(name)
         if session is None or session.owner != owner:
-            raise NotFound(f"session not found: {name}", code="session_not_found")
+            raise SessionNotFound(f"session not found: {name}")
         if session.ended:
             raise SessionEnded(f"session ended: {name}")
         if session.expired(now):
@@ -455,15 +456,15 @@ class MockBackend:
 
     def _check_session_free(self, session: Session, app: str, now: float) -> None:
         if app.split("@", 1)[0] != session.app.split("@", 1)[0]:
-            raise BadRequest(f"session {session.id} belongs to app {session.app}", code="app_mismatch")
+            raise AppMismatch(f"session {session.id} belongs to app {session.app}")
         previous = self.tasks.get(session.task_id) if session.task_id else None
         if previous is not None and self.terminal_at(previous) > now:
-            raise Conflict(f"session {session.id} is busy with task {previous.id}", code="worker_leased")
+            raise WorkerLeased(f"session {session.id} is busy with task {previous.id}")
 
     def get_session(self, owner: str, session_id: str) -> Session:
         session = self.sessions.get(session_id)
         if session is None or session.owner != owner:
-            raise NotFound(f"session not found: {session_id}", code="session_not_found")
+            raise SessionNotFound(f"session not found: {session_id}")
         return session
 
     def keepalive_session(self, owner: str, session_id: str) -> Session:

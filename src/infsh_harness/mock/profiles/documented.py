@@ -11,7 +11,10 @@ import functools
 import math
 import random
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
+
+import orjson
 
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.errors import MockError
@@ -20,7 +23,20 @@ from infsh_harness.mock.models import CANCELLED, ModelOptions, Task, TaskView
 from infsh_harness.mock.profiles.profile import Handler, Profile, RunValidator, Services, parse_bool
 from infsh_harness.spec import Spec
 
-__all__ = ["DocumentedRenderer", "DocumentedRoutes", "build", "iso_ms", "match"]
+__all__ = [
+    "PROBLEM_JSON",
+    "PROBLEM_TYPE_BASE",
+    "DocumentedRenderer",
+    "DocumentedRendererV2",
+    "DocumentedRoutes",
+    "build",
+    "iso_ms",
+    "match",
+]
+
+PROBLEM_JSON = "application/problem+json"
+# the REST overview's example type, ``https://api.inference.sh/errors/unauthorized``, minus the code
+PROBLEM_TYPE_BASE = "https://api.inference.sh/errors/"
 
 
 def iso_ms(epoch: float) -> str:
@@ -75,7 +91,36 @@ class DocumentedRenderer:
         }
 
     def error(self, exc: MockError) -> Response:
-        return Response.json(exc.status_code, {"error": exc.message, "code": exc.code})
+        """Version 1's error: ``{"success": false, "status", "error": {"code", "message"}}``."""
+        body = {"success": False, "status": exc.status_code, "error": {"code": exc.code, "message": _message(exc)}}
+        return Response.json(exc.status_code, body)
+
+
+class DocumentedRendererV2(DocumentedRenderer):
+    """Version 2 (``X-API-Version: 2``): RFC 9457 problem details for errors."""
+
+    def error(self, exc: MockError) -> Response:
+        body = {
+            "type": PROBLEM_TYPE_BASE + exc.code,
+            "title": _title(exc.status_code),
+            "status": exc.status_code,
+            "detail": _message(exc),
+        }
+        return Response(exc.status_code, orjson.dumps(body), PROBLEM_JSON)
+
+
+def _message(exc: MockError) -> str:
+    """The message, with the error's finer reason where the code alone does not say it."""
+    if exc.reason == exc.code.lower():
+        return exc.message
+    return f"{exc.message} ({exc.reason})"
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def match(path: str) -> tuple[str, dict[str, str]] | None:
@@ -127,4 +172,5 @@ def build(spec: Spec, config: MockConfig, rng: random.Random) -> Profile:
         renderer=renderer,
         validate_run=validate_run,
         model=ModelOptions(),
+        versions={"2": DocumentedRendererV2(spec)},
     )
