@@ -29,7 +29,7 @@ from infsh_harness.mock.profiles.documented import iso_ms
 from infsh_harness.mock.server import MockServer, serve_in_thread
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
-from tests.mock.answers import error_of
+from tests.mock.answers import data_of, error_of
 
 SPEC = load_spec()
 PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
@@ -77,8 +77,7 @@ def assert_error(
 
 
 def assert_task(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = data_of(response)
     assert SPEC.validate("Task", body) == []
     return body
 
@@ -171,8 +170,8 @@ def test_cancel_running_task_is_cancelled_and_stays(client: httpx.Client) -> Non
     task = assert_task(client.post("/run?wait=false", json=sleep_run(30)))
     response = client.post(f"/tasks/{task['id']}/cancel")
     assert response.status_code == 200
-    assert SPEC.validate("CancelResult", response.json()) == []
-    assert response.json() == {"id": task["id"], "status": CANCELLED, "cancelled": True}
+    assert SPEC.validate("CancelResult", data_of(response)) == []
+    assert data_of(response) == {"id": task["id"], "status": CANCELLED, "cancelled": True}
     for _ in range(3):
         assert assert_task(client.get(f"/tasks/{task['id']}"))["status"] == CANCELLED
         assert client.post(f"/tasks/{task['id']}/cancel").json() == response.json()
@@ -183,8 +182,7 @@ def test_cancel_of_a_terminal_task_changes_nothing(client: httpx.Client, app: st
     task = assert_task(client.post("/run", json={"app": app, "input": {}}))
     for _ in range(3):
         answer = client.post(f"/tasks/{task['id']}/cancel")
-        assert answer.status_code == 200
-        assert answer.json() == {"id": task["id"], "status": status, "cancelled": False}
+        assert data_of(answer) == {"id": task["id"], "status": status, "cancelled": False}
     assert assert_task(client.get(f"/tasks/{task['id']}")) == task
 
 
@@ -194,7 +192,7 @@ def test_cancel_wakes_a_waiting_run(client: httpx.Client, server: MockServer) ->
     t0 = time.monotonic()
     waiter.start()
     task_id = _wait_for_one_task(server)
-    assert client.post(f"/tasks/{task_id}/cancel").json()["cancelled"] is True
+    assert data_of(client.post(f"/tasks/{task_id}/cancel"))["cancelled"] is True
     waiter.join(10)
     assert time.monotonic() - t0 < 5
     assert assert_task(results[0])["status"] == CANCELLED
@@ -264,9 +262,9 @@ def test_expired_session_is_410() -> None:
 
     async def body(c: httpx.AsyncClient) -> None:
         first = (await c.post("/run?wait=false", json={**ECHO, "session": "new", "session_timeout": bounds["minimum"]}))
-        sid = first.json()["session_id"]
+        sid = data_of(first)["session_id"]
         clock.advance(1)  # the task is done; 1 s idle is still within the timeout
-        assert (await c.post("/run?wait=false", json={**ECHO, "session": sid})).json()["session_id"] == sid
+        assert data_of(await c.post("/run?wait=false", json={**ECHO, "session": sid}))["session_id"] == sid
         clock.advance(1.5)
         assert_error(await c.post("/run?wait=false", json={**ECHO, "session": sid}), 410, "SESSION_EXPIRED")
 

@@ -94,10 +94,10 @@ def test_the_deepest_accepted_input_is_answered_everywhere_and_its_webhook_deliv
         wait = {"wait": True} if profile == "wire" else {}
         answer = client.post(RUN[profile], content=run_body(deepest, webhook=hook.url(), **wait))
         assert answer.status_code == 200, answer.text
-        task = answer.json()["data"] if profile == "wire" else answer.json()
+        task = answer.json()["data"]
         read = client.get(f"/tasks/{task['id']}")
         assert read.status_code == 200
-        assert (read.json()["data"] if profile == "wire" else read.json())["input"] == deepest
+        assert read.json()["data"]["input"] == deepest
         assert hook.wait_until(lambda r: bool(r.acknowledged()), timeout_s=10)
     deadline = time.monotonic() + 5  # the mock records the attempt once the receiver's answer is back
     while not (attempts := client.get("/_mock/webhooks", params={"task_id": task["id"]}).json()["attempts"]):

@@ -572,8 +572,10 @@ def test_cli_passes_the_wire_settings() -> None:
 
 
 def test_documented_profile_is_unchanged() -> None:
+    """The documented profile beside it still speaks the documentation (version 2 here: bare objects)."""
     with serve_in_thread(profile="documented") as url:
-        with httpx.Client(base_url=url, headers=AUTH, trust_env=False, timeout=10.0) as c:
+        headers = {**AUTH, "X-API-Version": "2"}
+        with httpx.Client(base_url=url, headers=headers, trust_env=False, timeout=10.0) as c:
             task = c.post("/run", params={"wait": "false"}, json={"app": "infsh/sleep", "input": {"seconds": 5}})
             assert task.status_code == 200
             body = task.json()
@@ -581,5 +583,5 @@ def test_documented_profile_is_unchanged() -> None:
             cancelled = c.post(f"/tasks/{body['id']}/cancel").json()
             assert (cancelled["status"], cancelled["cancelled"]) == (SPEC.status("CANCELLED"), True)
             missing = c.post("/apps/run", json={"app": "infsh/echo", "input": {}})
-            assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
-            assert isinstance(missing.json()["error"], str)
+            assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+            assert missing.json()["type"].endswith("/not_found")

@@ -113,6 +113,8 @@ class MockApp:
     async def _public(self, request: Request) -> Response:
         if self.faults.active:
             await self.faults.on_request()
+        # the key first: without one, an unknown path or method is 401 too (nothing is told about routes)
+        request.owner = self.backend.authenticate(request.headers.get("authorization"))
         matched = self.profile.match(request.path)
         if matched is None:
             raise NotFound(f"no such endpoint: {request.path}")
@@ -121,7 +123,6 @@ class MockApp:
         handler = methods.get(request.method)
         if handler is None:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
-        request.owner = self.backend.authenticate(request.headers.get("authorization"))
         return await handler(self.services, request)
 
     # --- reading the request -------------------------------------------------------------

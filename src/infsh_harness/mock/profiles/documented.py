@@ -1,8 +1,14 @@
 """The ``documented`` profile: ``openapi/tasks.yaml`` served exactly.
 
 Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``;
-the request validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``,
-``WebhookPayload`` and ``Error``, with status numbers read from the spec's ``TaskStatus``.
+the request validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``
+and ``WebhookPayload``, with status numbers read from the spec's ``TaskStatus``.
+
+Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
+version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
+error as ``Error``; version 2 (``X-API-Version: 2``) answers the bare object and RFC 9457
+``application/problem+json`` errors (``Problem``). The webhook payload is bare in both (rule
+``webhook-unversioned``).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +27,14 @@ from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.errors import MockError
 from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.models import CANCELLED, ModelOptions, Task, TaskView
-from infsh_harness.mock.profiles.profile import Handler, Profile, RunValidator, Services, parse_bool
+from infsh_harness.mock.profiles.profile import (
+    DEFAULT_VERSION,
+    Handler,
+    Profile,
+    RunValidator,
+    Services,
+    parse_bool,
+)
 from infsh_harness.spec import Spec
 
 __all__ = [
@@ -90,6 +104,10 @@ class DocumentedRenderer:
             "updated_at": iso_ms(view.updated_at),
         }
 
+    def ok(self, data: Any, status: int = 200) -> Response:
+        """Version 1's success: ``{"success": true, "status": 200, "data": …}``."""
+        return Response.json(status, {"success": True, "status": status, "data": data})
+
     def error(self, exc: MockError) -> Response:
         """Version 1's error: ``{"success": false, "status", "error": {"code", "message"}}``."""
         body = {"success": False, "status": exc.status_code, "error": {"code": exc.code, "message": _message(exc)}}
@@ -97,7 +115,10 @@ class DocumentedRenderer:
 
 
 class DocumentedRendererV2(DocumentedRenderer):
-    """Version 2 (``X-API-Version: 2``): RFC 9457 problem details for errors."""
+    """Version 2 (``X-API-Version: 2``): the bare object, and RFC 9457 problem details for errors."""
+
+    def ok(self, data: Any, status: int = 200) -> Response:
+        return Response.json(status, data)
 
     def error(self, exc: MockError) -> Response:
         body = {
@@ -138,9 +159,13 @@ def match(path: str) -> tuple[str, dict[str, str]] | None:
 
 
 class DocumentedRoutes:
-    def __init__(self, renderer: DocumentedRenderer, validate_run: RunValidator) -> None:
-        self.renderer = renderer
+    def __init__(self, renderers: Mapping[str, DocumentedRenderer], validate_run: RunValidator) -> None:
+        self.renderers = renderers  # API version -> its renderer; "1" is the default
         self.validate_run = validate_run
+
+    def out(self, request: Request) -> DocumentedRenderer:
+        """The renderer of the version the request asks for."""
+        return self.renderers.get(request.version) or self.renderers[DEFAULT_VERSION]
 
     def table(self) -> dict[str, dict[str, Handler]]:
         return {"run": {"POST": self.run}, "task": {"GET": self.get_task}, "cancel": {"POST": self.cancel}}
@@ -149,28 +174,31 @@ class DocumentedRoutes:
         wait = parse_bool(request.query, "wait", default=True)
         task = mock.lifecycle.start(request.owner, self.validate_run(request.body))
         view = await mock.lifecycle.await_terminal(task, mock.config.max_wait_s) if wait else mock.backend.view(task)
-        return Response.json(200, self.renderer.task(view))
+        out = self.out(request)
+        return out.ok(out.task(view))
 
     @staticmethod
     def _task(mock: Services, request: Request) -> Task:
         return mock.backend.get_task(request.owner, request.params["id"])
 
     async def get_task(self, mock: Services, request: Request) -> Response:
-        return Response.json(200, self.renderer.task(mock.backend.view(self._task(mock, request))))
+        out = self.out(request)
+        return out.ok(out.task(mock.backend.view(self._task(mock, request))))
 
     async def cancel(self, mock: Services, request: Request) -> Response:
-        return Response.json(200, self.renderer.cancel(mock.lifecycle.cancel(self._task(mock, request))))
+        out = self.out(request)
+        return out.ok(out.cancel(mock.lifecycle.cancel(self._task(mock, request))))
 
 
 def build(spec: Spec, config: MockConfig, rng: random.Random) -> Profile:
-    renderer = DocumentedRenderer(spec)
+    renderers = {DEFAULT_VERSION: DocumentedRenderer(spec), "2": DocumentedRendererV2(spec)}
     validate_run = RunValidator(spec.schema("RunRequest"))
     return Profile(
         name="documented",
         match=match,
-        routes=DocumentedRoutes(renderer, validate_run).table(),
-        renderer=renderer,
+        routes=DocumentedRoutes(renderers, validate_run).table(),
+        renderer=renderers[DEFAULT_VERSION],
         validate_run=validate_run,
         model=ModelOptions(),
-        versions={"2": DocumentedRendererV2(spec)},
+        versions=renderers,
     )
