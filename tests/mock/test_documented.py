@@ -133,3 +133,181 @@ def test_the_webhook_payload_is_bare_whatever_the_version() -> None:
     for renderer in app.profile.versions.values():
         assert SPEC.validate("WebhookPayload", dict(renderer.webhook(view))) == []
     assert app.lifecycle._render_webhook(view) == app.profile.renderer_for("2").webhook(view)
+
+
+# --- sessions ------------------------------------------------------------------------------------
+NEW = {**ECHO, "session": "new"}
+
+
+async def start_session(c: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    task: dict[str, Any] = data_of(await c.post("/run?wait=false", json={**NEW, **fields}))
+    return task
+
+
+async def session_of(c: httpx.AsyncClient, session_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    session: dict[str, Any] = data_of(await c.get(f"/sessions/{session_id}", headers=headers))
+    assert SPEC.validate("Session", session) == [], session
+    return session
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_the_session_endpoints_answer_in_the_version_asked(version: str) -> None:
+    headers = VERSIONS[version]
+
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        task = await start_session(c)
+        sid = task["session_id"]
+        listed = await c.get("/sessions", headers=headers)
+        wanted = "2" if version == "2" else "1"
+        assert SPEC.validate(SPEC.version_schema_name("listSessions", "200", wanted) or "", listed.json()) == []
+        assert [s["id"] for s in data_of(listed)] == [sid]
+        got = await c.get(f"/sessions/{sid}", headers=headers)
+        assert SPEC.validate(SPEC.version_schema_name("getSession", "200", wanted) or "", got.json()) == []
+        alive = await c.post(f"/sessions/{sid}/keepalive", headers=headers)
+        assert data_of(alive)["id"] == sid
+        ended = await c.delete(f"/sessions/{sid}", headers=headers)
+        assert ended.status_code == 204 and ended.content == b"" and "content-type" not in ended.headers
+        error_of(await c.get("/sessions/sess_nope", headers=headers), 404, "SESSION_NOT_FOUND")
+        error_of(await c.post(f"/sessions/{sid}/keepalive", headers=headers), 410, "SESSION_ENDED")
+
+    drive(body)
+
+
+def test_a_new_session_is_active_with_the_documented_fields_and_a_60_s_idle_timeout() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        task = await start_session(c, app="infsh/echo@1.2")
+        session = await session_of(c, task["session_id"])
+        assert session["status"] == "active" and session["idle_timeout"] == 60 and session["call_count"] == 1
+        assert (session["app_id"], session["app_version_id"]) == ("infsh/echo", "infsh/echo@1.2")
+        assert session["task_id"] == task["id"] and session["worker_id"]
+        assert data_of(await c.get("/sessions", headers=V2)) == [session] == data_of(await c.get("/sessions"))
+        other = await start_session(c, session_timeout=5)
+        assert (await session_of(c, other["session_id"]))["idle_timeout"] == 5
+        unversioned = await start_session(c)
+        assert (await session_of(c, unversioned["session_id"]))["app_version_id"] == "infsh/echo@latest"
+
+    drive(body)
+
+
+def test_keepalive_and_runs_slide_the_expiry_and_only_runs_count() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        sid = (await start_session(c, session_timeout=10))["session_id"]
+        clock.advance(8)
+        before = await session_of(c, sid)
+        alive = data_of(await c.post(f"/sessions/{sid}/keepalive"))
+        assert alive["expires_at"] > before["expires_at"] and alive["call_count"] == before["call_count"] == 1
+        clock.advance(9)  # 17 s after the start, 9 s after the keepalive: alive still
+        data_of(await c.post("/run?wait=false", json={**ECHO, "session": sid}))
+        after = await session_of(c, sid)
+        assert after["expires_at"] > alive["expires_at"] and after["call_count"] == 2
+        clock.advance(60)
+        gone = await session_of(c, sid)
+        assert gone["status"] == "expired"
+        assert data_of(await c.get("/sessions")) == []
+        error_of(await c.post(f"/sessions/{sid}/keepalive"), 410, "SESSION_EXPIRED")
+        error_of(await c.post("/run", json={**ECHO, "session": sid}), 410, "SESSION_EXPIRED")
+        error_of(await c.post("/run", json={**ECHO, "session": sid}, headers=V2), 410, "SESSION_EXPIRED")
+
+    drive(body)
+
+
+def test_ending_a_session_releases_its_worker_and_refuses_runs_and_keepalives() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        sid = (await start_session(c, workers=["worker_a"]))["session_id"]
+        assert (await session_of(c, sid))["worker_id"] == "worker_a"
+        leased = {**ECHO, "workers": ["worker_a"]}
+        error_of(await c.post("/run", json={**leased, "session": "new"}), 409, "WORKER_LEASED")
+        error_of(await c.post("/run", json=leased, headers=V2), 409, "WORKER_LEASED")
+        assert data_of(await c.post("/run?wait=false", json={**leased, "session": sid}))["session_id"] == sid
+        assert (await c.delete(f"/sessions/{sid}")).status_code == 204
+        ended = await session_of(c, sid)
+        assert (ended["status"], ended["worker_id"]) == ("ended", None)
+        assert (await c.delete(f"/sessions/{sid}")).status_code == 204, "ending twice changes nothing"
+        assert data_of(await c.get("/sessions")) == []
+        error_of(await c.post("/run", json={**ECHO, "session": sid}), 410, "SESSION_ENDED")
+        error_of(await c.post(f"/sessions/{sid}/keepalive", headers=V2), 410, "SESSION_ENDED")
+        again = await start_session(c, workers=["worker_a"])  # the worker is free again
+        assert (await session_of(c, again["session_id"]))["worker_id"] == "worker_a"
+
+    drive(body)
+
+
+def test_an_expired_session_frees_its_worker() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        await start_session(c, workers=["worker_b"], session_timeout=1)
+        clock.advance(30)
+        assert data_of(await c.post("/run?wait=false", json={**ECHO, "workers": ["worker_b"]}))["id"]
+
+    drive(body)
+
+
+def test_a_session_keeps_its_app_and_version() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        sid = (await start_session(c, app="infsh/echo@1"))["session_id"]
+        for app in ("infsh/echo", "infsh/echo@1"):  # no version: the pinned one
+            assert data_of(await c.post("/run?wait=false", json={**ECHO, "app": app, "session": sid}))["session_id"]
+        error_of(await c.post("/run", json={**ECHO, "app": "infsh/echo@2", "session": sid}), 400, "VERSION_MISMATCH")
+        other = {"app": "infsh/fail", "input": {}, "session": sid}
+        error_of(await c.post("/run", json=other), 400, "APP_MISMATCH")
+        error_of(await c.post("/run", json=other, headers=V2), 400, "APP_MISMATCH")
+        assert (await session_of(c, sid))["call_count"] == 3
+
+    drive(body)
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("POST", "/keepalive"), ("DELETE", "")])
+def test_an_unknown_or_another_keys_session_is_404_session_not_found(method: str, suffix: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        sid = (await start_session(c))["session_id"]
+        other = {"Authorization": f"Bearer {OTHER_KEY}"}
+        for session_id, headers in (("sess_nope", AUTH), (sid, other), (sid, {**other, **V2})):
+            answer = await c.request(method, f"/sessions/{session_id}{suffix}", headers=headers)
+            error_of(answer, 404, "SESSION_NOT_FOUND")
+        assert data_of(await c.get("/sessions", headers=other)) == []
+        assert (await session_of(c, sid))["status"] == "active", "another key's calls change nothing"
+
+    drive(body)
+
+
+SCOPED = MockConfig(seed=1, keys=(KEY, "inf_reader=apps:read", "inf_runner=apps:execute", "inf_none="))
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        (KEY, {"list", "get", "keepalive", "end", "run"}),
+        ("inf_reader", {"list", "get"}),
+        ("inf_runner", {"keepalive", "end", "run"}),
+        ("inf_none", set()),
+    ],
+)
+def test_scopes_gate_the_session_endpoints_and_runs(key: str, allowed: set[str]) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        sid = (await start_session(c))["session_id"]
+        headers = {"Authorization": f"Bearer {key}"}
+        if key != KEY:  # the session is another key's: a scoped key sees its own only
+            sid = "sess_nope"
+        calls = {
+            "list": ("GET", "/sessions", None),
+            "get": ("GET", f"/sessions/{sid}", None),
+            "keepalive": ("POST", f"/sessions/{sid}/keepalive", None),
+            "end": ("DELETE", f"/sessions/{sid}", None),
+            "run": ("POST", "/run?wait=false", ECHO),
+        }
+        for name, (method, path, json) in calls.items():
+            for version in ({}, V2):
+                answer = await c.request(method, path, json=json, headers={**headers, **version})
+                if name in allowed:
+                    assert answer.status_code != 403, (name, answer.text)
+                else:
+                    error_of(answer, 403, "forbidden")
+
+    drive(body, SCOPED)
+
+
+def test_a_key_entry_with_an_unknown_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="apps:write"):
+        MockConfig(keys=("inf_k=apps:write",))
+    assert MockConfig(keys=("inf_k=apps:read+apps:execute", "inf_j")).scopes == {
+        "inf_k": frozenset({"apps:read", "apps:execute"})
+    }

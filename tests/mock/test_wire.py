@@ -215,10 +215,14 @@ def test_model_strict_sessions_refuse_another_app_and_a_busy_worker() -> None:
     assert backend.get_session(KEY, session_id).calls == 2
 
 
-def test_model_documented_sessions_stay_lenient() -> None:
+def test_model_documented_sessions_pin_the_version_the_wire_does_not() -> None:
+    """The Sessions page: a busy session takes the next run, but another version is 400."""
     backend, _ = make_backend()
     first = start(backend, "infsh/sleep", input={"seconds": 2}, session="new")
-    assert start(backend, "infsh/echo", session=first.session_id).session_id == first.session_id
+    assert start(backend, "infsh/sleep", session=first.session_id).session_id == first.session_id
+    with pytest.raises(MockError) as mismatch:
+        start(backend, "infsh/sleep@2", session=first.session_id)
+    assert (mismatch.value.status_code, mismatch.value.code) == (400, "VERSION_MISMATCH")
 
 
 # --- routing -----------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
     p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
     p.add_argument(
-        "--session-timeout", type=positive_float, default=300.0, help="session idle timeout (s; default 300)"
+        "--session-timeout", type=positive_float, default=60.0,
+        help="idle timeout of a session started without session_timeout (s; default 60, as the Sessions page says)",
     )
     p.add_argument(
         "--webhook-allow", action="append", default=[], metavar="HOST",

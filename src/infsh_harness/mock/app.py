@@ -206,11 +206,14 @@ def _parse_query(raw: bytes) -> dict[str, str]:
 
 # --- sending the answer --------------------------------------------------------------------
 async def _send(send: Send, response: Response) -> None:
-    headers = [
-        (b"content-type", response.content_type.encode()),
-        (b"content-length", str(len(response.body)).encode()),
-        *response.headers,
-    ]
+    if response.status == 204:  # no content: no Content-Type, and no Content-Length (RFC 9110 §8.6)
+        headers = list(response.headers)
+    else:
+        headers = [
+            (b"content-type", response.content_type.encode()),
+            (b"content-length", str(len(response.body)).encode()),
+            *response.headers,
+        ]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

@@ -1,8 +1,13 @@
 """The ``documented`` profile: ``openapi/tasks.yaml`` served exactly.
 
-Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``;
-the request validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``
+Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``,
+``GET /sessions``, ``GET|DELETE /sessions/{id}``, ``POST /sessions/{id}/keepalive``; the run request
+validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``, ``Session``
 and ``WebhookPayload``, with status numbers read from the spec's ``TaskStatus``.
+
+Sessions (the Sessions page): a key's scopes (``MockConfig.scopes``) gate the endpoints — reads need
+``apps:read``, a run, a keepalive and an end ``apps:execute`` (403 ``forbidden``); the model holds
+the rest (sliding expiry, the worker lease, the pinned app and version, the 404 and 410 errors).
 
 Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
 version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
@@ -23,10 +28,10 @@ from typing import Any
 
 import orjson
 
-from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.config import SCOPES, MockConfig
 from infsh_harness.mock.errors import MockError
 from infsh_harness.mock.http import Request, Response
-from infsh_harness.mock.models import CANCELLED, ModelOptions, Task, TaskView
+from infsh_harness.mock.models import CANCELLED, ModelOptions, Session, Task, TaskView
 from infsh_harness.mock.profiles.profile import (
     DEFAULT_VERSION,
     Handler,
@@ -49,6 +54,7 @@ __all__ = [
 ]
 
 PROBLEM_JSON = "application/problem+json"
+READ, EXECUTE = SCOPES  # what the Sessions page's endpoints need (rule session-scopes), and a run
 # the REST overview's example type, ``https://api.inference.sh/errors/unauthorized``, minus the code
 PROBLEM_TYPE_BASE = "https://api.inference.sh/errors/"
 
@@ -64,6 +70,11 @@ def iso_ms(epoch: float) -> str:
     if micros >= 1_000_000:
         second, micros = second + 1, micros - 1_000_000
     return f"{_iso_second(second)}.{micros // 1000:03d}Z"
+
+
+def iso_us(epoch: float) -> str:
+    """``2024-01-15T10:30:00.123456Z``."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -102,6 +113,24 @@ class DocumentedRenderer:
             "session_id": task.session_id,
             "created_at": iso_ms(task.created_at),
             "updated_at": iso_ms(view.updated_at),
+        }
+
+    def session(self, session: Session, now: float) -> dict[str, Any]:
+        """The Sessions page's session object (``Session``); its timestamps to the microsecond, so
+        that a keepalive right after a read shows a later ``expires_at``."""
+        timeout = session.timeout_s
+        return {
+            "id": session.id,
+            "app_id": session.app_id,
+            "app_version_id": session.app_version_id,
+            "worker_id": session.worker_id,
+            "status": session.state(now),
+            "expires_at": iso_us(session.expires_at),
+            "idle_timeout": int(timeout) if timeout == int(timeout) else timeout,
+            "call_count": session.calls,
+            "task_id": session.task_id,
+            "created_at": iso_us(session.created_at),
+            "ended_at": iso_us(session.ended_at) if session.ended_at is not None else None,
         }
 
     def ok(self, data: Any, status: int = 200) -> Response:
@@ -144,18 +173,24 @@ def _title(status: int) -> str:
         return "Error"
 
 
+_ROUTES = {  # (collection, what follows the id) -> route name
+    ("tasks", None): "task",
+    ("tasks", "cancel"): "cancel",
+    ("sessions", None): "session",
+    ("sessions", "keepalive"): "keepalive",
+}
+
+
 def match(path: str) -> tuple[str, dict[str, str]] | None:
     if path == "/run":
         return "run", {}
-    if path.startswith("/tasks/"):
-        rest = path[7:]
-        if rest.endswith("/cancel"):
-            task_id = rest[:-7]
-            if task_id and "/" not in task_id:
-                return "cancel", {"id": task_id}
-        elif rest and "/" not in rest:
-            return "task", {"id": rest}
-    return None
+    if path == "/sessions":
+        return "sessions", {}
+    parts = path.split("/")
+    if len(parts) not in (3, 4) or parts[0] or not parts[2]:
+        return None
+    route = _ROUTES.get((parts[1], parts[3] if len(parts) == 4 else None))
+    return (route, {"id": parts[2]}) if route else None
 
 
 class DocumentedRoutes:
@@ -168,9 +203,17 @@ class DocumentedRoutes:
         return self.renderers.get(request.version) or self.renderers[DEFAULT_VERSION]
 
     def table(self) -> dict[str, dict[str, Handler]]:
-        return {"run": {"POST": self.run}, "task": {"GET": self.get_task}, "cancel": {"POST": self.cancel}}
+        return {
+            "run": {"POST": self.run},
+            "task": {"GET": self.get_task},
+            "cancel": {"POST": self.cancel},
+            "sessions": {"GET": self.list_sessions},
+            "session": {"GET": self.get_session, "DELETE": self.end_session},
+            "keepalive": {"POST": self.keepalive},
+        }
 
     async def run(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
         wait = parse_bool(request.query, "wait", default=True)
         task = mock.lifecycle.start(request.owner, self.validate_run(request.body))
         view = await mock.lifecycle.await_terminal(task, mock.config.max_wait_s) if wait else mock.backend.view(task)
@@ -188,6 +231,29 @@ class DocumentedRoutes:
     async def cancel(self, mock: Services, request: Request) -> Response:
         out = self.out(request)
         return out.ok(out.cancel(mock.lifecycle.cancel(self._task(mock, request))))
+
+    # --- sessions (the Sessions page) ----------------------------------------------------
+    async def list_sessions(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, READ)
+        out, now = self.out(request), mock.backend.clock.now()
+        return out.ok([out.session(s, now) for s in mock.backend.list_sessions(request.owner)])
+
+    async def get_session(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, READ)
+        session = mock.backend.get_session(request.owner, request.params["id"])
+        out = self.out(request)
+        return out.ok(out.session(session, mock.backend.clock.now()))
+
+    async def keepalive(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
+        session = mock.backend.keepalive_session(request.owner, request.params["id"])
+        out = self.out(request)
+        return out.ok(out.session(session, mock.backend.clock.now()))
+
+    async def end_session(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
+        mock.backend.end_session(request.owner, request.params["id"])
+        return Response(204)
 
 
 def build(spec: Spec, config: MockConfig, rng: random.Random) -> Profile:
