@@ -11,12 +11,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from infsh_harness.mock.app import MockApp, create_app
 from infsh_harness.mock.apps import load_catalog
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.models import FakeClock, MockBackend
+from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
 from tests.mock.answers import V2, data_of, error_of
 
@@ -25,6 +27,7 @@ PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
 KEY, OTHER_KEY = "inf_test_key", "inf_test_key_2"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ECHO = {"app": "infsh/echo", "input": {"prompt": "hi"}}
+SSE = "text/event-stream"
 VERSIONS = {"1": {}, "2": V2, "other": {"X-API-Version": "3"}}
 pytestmark = pytest.mark.timeout(30)
 Body = Callable[[httpx.AsyncClient, FakeClock], Awaitable[None]]
@@ -311,3 +314,101 @@ def test_a_key_entry_with_an_unknown_scope_is_refused() -> None:
     assert MockConfig(keys=("inf_k=apps:read+apps:execute", "inf_j")).scopes == {
         "inf_k": frozenset({"apps:read", "apps:execute"})
     }
+
+
+# --- the stream ----------------------------------------------------------------------------------
+def sse(text: str) -> list[dict[str, Any]]:
+    """The events of an event stream: ``{"event", "id", "data"}`` each (comments left out)."""
+    events = []
+    for block in text.split("\n\n"):
+        fields: dict[str, Any] = {}
+        for line in block.split("\n"):
+            if line and not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+        if fields:
+            fields["data"] = orjson.loads(fields["data"])
+            events.append(fields)
+    return events
+
+
+async def finished(c: httpx.AsyncClient, clock: FakeClock, app: str = "infsh/echo") -> dict[str, Any]:
+    task: dict[str, Any] = data_of(await c.post("/run?wait=false", json={"app": app, "input": {}}))
+    clock.advance(60)
+    return task
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_the_stream_gives_one_update_per_status_in_order_then_done(version: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        task = await finished(c, clock)
+        answer = await c.get(f"/tasks/{task['id']}/stream", headers={**VERSIONS[version], "Accept": SSE})
+        assert answer.status_code == 200 and answer.headers["content-type"] == SSE
+        events = sse(answer.text)
+        updates = [e for e in events if e["event"] == "update"]
+        assert [u["data"]["status"] for u in updates] == [s.code for s in SPEC.statuses[: len(PHASES)]] + [
+            SPEC.status("COMPLETED")
+        ]
+        assert all(SPEC.validate("TaskUpdate", u["data"]) == [] and u["data"]["id"] == task["id"] for u in updates)
+        assert updates[-1]["data"]["output"] == {"echo": {}}
+        assert events[-1]["event"] == "done" and events[-1]["data"] == {}
+        assert [e["id"] for e in events] == [f"evt_{n}" for n in range(1, len(events) + 1)]
+
+    drive(body)
+
+
+@pytest.mark.parametrize("how", ["header", "query"])
+def test_the_stream_resumes_after_the_last_event_id(how: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        task = await finished(c, clock)
+        url = f"/tasks/{task['id']}/stream"
+        every = sse((await c.get(url)).text)
+        if how == "header":
+            resumed = await c.get(url, headers={"Last-Event-ID": "evt_3"})
+        else:
+            resumed = await c.get(url, params={"last_event_id": "evt_3"})
+        assert sse(resumed.text) == every[3:]
+        after_done = await c.get(url, headers={"Last-Event-ID": every[-1]["id"]})
+        assert after_done.status_code == 200 and sse(after_done.text) == []
+        assert sse((await c.get(url, headers={"Last-Event-ID": "nonsense"})).text) == every, "an unknown id starts over"
+
+    drive(body)
+
+
+def test_a_failed_tasks_stream_has_its_error_then_done() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        task = await finished(c, clock, "infsh/fail")
+        events = sse((await c.get(f"/tasks/{task['id']}/stream")).text)
+        assert [e["event"] for e in events[-3:]] == ["update", "error", "done"]
+        assert events[-3]["data"]["status"] == SPEC.status("FAILED") and events[-3]["data"]["error"]
+        assert events[-2]["data"]["error"] == events[-3]["data"]["error"]
+
+    drive(body)
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_the_stream_of_an_unknown_task_is_404_in_the_version_asked(version: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        error_of(await c.get("/tasks/task_nope/stream", headers=VERSIONS[version]), 404, "not_found")
+
+    drive(body)
+
+
+def test_a_live_stream_follows_the_task_with_heartbeats_and_ends() -> None:
+    config = MockConfig(seed=2, phase_ms=20, heartbeat_s=0.05)
+    with serve_in_thread(config=config) as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as c:
+        task = data_of(c.post("/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 0.3}}))
+        with c.stream("GET", f"/tasks/{task['id']}/stream", headers={"Accept": SSE}) as answer:
+            text = "".join(answer.iter_text())
+        assert ": heartbeat" in text
+        events = sse(text)
+        statuses = [e["data"]["status"] for e in events if e["event"] == "update"]
+        assert statuses == sorted(statuses) and statuses[-1] == SPEC.status("COMPLETED")
+        assert events[-1]["event"] == "done"
+        cancelled = data_of(c.post("/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}}))
+        with c.stream("GET", f"/tasks/{cancelled['id']}/stream") as answer:
+            lines = answer.iter_lines()
+            next(lines)
+            c.post(f"/tasks/{cancelled['id']}/cancel")
+            rest = "\n".join(lines)
+        assert f'"status":{SPEC.status("CANCELLED")}' in rest and "event: done" in rest

@@ -155,7 +155,8 @@ class MockConfig:
     apps_file: str | None = None
     # wire profile only; None takes the default from data/wire.yaml
     cancel_ms: float | None = None  # how long a cancel stays in flight (status Cancelling)
-    heartbeat_s: float | None = None  # interval of heartbeat lines on GET /tasks/{id}/stream
+    # interval of heartbeat lines on GET /tasks/{id}/stream (both profiles; None: the profile's default)
+    heartbeat_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:

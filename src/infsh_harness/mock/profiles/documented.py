@@ -1,13 +1,19 @@
 """The ``documented`` profile: ``openapi/tasks.yaml`` served exactly.
 
 Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``,
-``GET /sessions``, ``GET|DELETE /sessions/{id}``, ``POST /sessions/{id}/keepalive``; the run request
-validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``, ``Session``
-and ``WebhookPayload``, with status numbers read from the spec's ``TaskStatus``.
+``GET /tasks/{id}/stream`` (Server-Sent Events), ``GET /sessions``, ``GET|DELETE /sessions/{id}``,
+``POST /sessions/{id}/keepalive``; the run request validated against the spec's ``RunRequest``; the
+shapes of ``Task``, ``CancelResult``, ``Session``, ``TaskUpdate`` and ``WebhookPayload``, with
+status numbers read from the spec's ``TaskStatus``.
 
 Sessions (the Sessions page): a key's scopes (``MockConfig.scopes``) gate the endpoints — reads need
 ``apps:read``, a run, a keepalive and an end ``apps:execute`` (403 ``forbidden``); the model holds
 the rest (sliding expiry, the worker lease, the pinned app and version, the 404 and 410 errors).
+
+The stream (the Streaming page): ``update`` events with the spec's ``TaskUpdate``, one per status
+the task reaches, in order; ``error`` when it failed; then ``done``. The n-th event has id
+``evt_n``: a client resuming with ``Last-Event-ID`` (or ``?last_event_id=``) gets the events after
+it only. Bounded by ``max_wait_s``, with a heartbeat comment on a quiet stream.
 
 Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
 version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
@@ -21,7 +27,8 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -30,8 +37,8 @@ import orjson
 
 from infsh_harness.mock.config import SCOPES, MockConfig
 from infsh_harness.mock.errors import MockError
-from infsh_harness.mock.http import Request, Response
-from infsh_harness.mock.models import CANCELLED, ModelOptions, Session, Task, TaskView
+from infsh_harness.mock.http import Request, Response, StreamingResponse
+from infsh_harness.mock.models import CANCELLED, FAILED, ModelOptions, Session, Task, TaskView
 from infsh_harness.mock.profiles.profile import (
     DEFAULT_VERSION,
     Handler,
@@ -40,6 +47,7 @@ from infsh_harness.mock.profiles.profile import (
     Services,
     parse_bool,
 )
+from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
 __all__ = [
@@ -54,6 +62,9 @@ __all__ = [
 ]
 
 PROBLEM_JSON = "application/problem+json"
+SSE = "text/event-stream"
+HEARTBEAT_S = 15.0  # a comment line this often on a quiet stream (MockConfig.heartbeat_s overrides)
+_EVENT_ID = re.compile(r"evt_([0-9]{1,9})")
 READ, EXECUTE = SCOPES  # what the Sessions page's endpoints need (rule session-scopes), and a run
 # the REST overview's example type, ``https://api.inference.sh/errors/unauthorized``, minus the code
 PROBLEM_TYPE_BASE = "https://api.inference.sh/errors/"
@@ -133,6 +144,15 @@ class DocumentedRenderer:
             "ended_at": iso_us(session.ended_at) if session.ended_at is not None else None,
         }
 
+    def update(self, view: TaskView, varname: str) -> dict[str, Any]:
+        """A stream's ``update`` data (``TaskUpdate``): the task at status ``varname``, with its
+        output or error once that is its final status."""
+        data: dict[str, Any] = {"id": view.task.id, "status": self.codes[varname]}
+        if view.terminal and varname == view.status:
+            data["output"] = view.output
+            data["error"] = view.error
+        return data
+
     def ok(self, data: Any, status: int = 200) -> Response:
         """Version 1's success: ``{"success": true, "status": 200, "data": …}``."""
         return Response.json(status, {"success": True, "status": status, "data": data})
@@ -159,6 +179,20 @@ class DocumentedRendererV2(DocumentedRenderer):
         return Response(exc.status_code, orjson.dumps(body), PROBLEM_JSON)
 
 
+def _event(name: str, n: int, data: Mapping[str, Any]) -> bytes:
+    """One Server-Sent Event; ``n`` its number in the task's stream (0: no id, not resumable)."""
+    ident = b"id: evt_%d\n" % n if n else b""
+    return b"event: " + name.encode() + b"\n" + ident + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _resume_after(request: Request) -> int:
+    """The number of the last event a resuming client saw (``Last-Event-ID``, else
+    ``last_event_id``); 0 for none, or an id this mock never gave (the stream starts over)."""
+    last = request.headers.get("last-event-id") or request.query.get("last_event_id") or ""
+    matched = _EVENT_ID.fullmatch(last.strip())
+    return int(matched.group(1)) if matched else 0
+
+
 def _message(exc: MockError) -> str:
     """The message, with the error's finer reason where the code alone does not say it."""
     if exc.reason == exc.code.lower():
@@ -176,6 +210,7 @@ def _title(status: int) -> str:
 _ROUTES = {  # (collection, what follows the id) -> route name
     ("tasks", None): "task",
     ("tasks", "cancel"): "cancel",
+    ("tasks", "stream"): "stream",
     ("sessions", None): "session",
     ("sessions", "keepalive"): "keepalive",
 }
@@ -207,6 +242,7 @@ class DocumentedRoutes:
             "run": {"POST": self.run},
             "task": {"GET": self.get_task},
             "cancel": {"POST": self.cancel},
+            "stream": {"GET": self.stream},
             "sessions": {"GET": self.list_sessions},
             "session": {"GET": self.get_session, "DELETE": self.end_session},
             "keepalive": {"POST": self.keepalive},
@@ -231,6 +267,39 @@ class DocumentedRoutes:
     async def cancel(self, mock: Services, request: Request) -> Response:
         out = self.out(request)
         return out.ok(out.cancel(mock.lifecycle.cancel(self._task(mock, request))))
+
+    # --- the stream (the Streaming page) -------------------------------------------------
+    async def stream(self, mock: Services, request: Request) -> Response:
+        task = self._task(mock, request)
+        after = _resume_after(request)
+        heartbeat_s = mock.config.heartbeat_s or HEARTBEAT_S
+        return StreamingResponse(200, content_type=SSE, chunks=self._events(mock, task, after, heartbeat_s))
+
+    async def _events(self, mock: Services, task: Task, after: int, heartbeat_s: float) -> AsyncGenerator[bytes, None]:
+        """``update`` for each status the task reaches (the n-th with id ``evt_n``), ``error`` if it
+        failed, then ``done``; only the events after ``after``. A stream that runs out of time (or
+        meets a shutdown) before the task is terminal ends with ``error``, and without ``done``."""
+        out = self.renderers[DEFAULT_VERSION]  # event data are bare in both versions
+        sent = 0
+        async for progress in follow(mock, task, heartbeat_s):
+            if progress is None:
+                yield b": heartbeat\n\n"  # a comment: every EventSource skips it
+                continue
+            view, history = progress.view, progress.history
+            for n in range(sent + 1, len(history) + 1):
+                if n > after:
+                    yield _event("update", n, out.update(view, history[n - 1][0]))
+            sent = len(history)
+            if view.terminal:
+                n = sent + 1
+                if view.status == FAILED:
+                    if n > after:
+                        yield _event("error", n, {"id": task.id, "error": view.error or "the task failed"})
+                    n += 1
+                if n > after:
+                    yield _event("done", n, {})
+                return
+        yield _event("error", 0, {"id": task.id, "error": "the stream ended before the task did; read it again"})
 
     # --- sessions (the Sessions page) ----------------------------------------------------
     async def list_sessions(self, mock: Services, request: Request) -> Response:
