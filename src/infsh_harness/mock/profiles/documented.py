@@ -140,8 +140,6 @@ class DocumentedRenderer:
             "idle_timeout": int(timeout) if timeout == int(timeout) else timeout,
             "call_count": session.calls,
             "task_id": session.task_id,
-            "created_at": iso_us(session.created_at),
-            "ended_at": iso_us(session.ended_at) if session.ended_at is not None else None,
         }
 
     def update(self, view: TaskView, varname: str) -> dict[str, Any]:
