@@ -412,3 +412,66 @@ def test_a_live_stream_follows_the_task_with_heartbeats_and_ends() -> None:
             c.post(f"/tasks/{cancelled['id']}/cancel")
             rest = "\n".join(lines)
         assert f'"status":{SPEC.status("CANCELLED")}' in rest and "event: done" in rest
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+def test_runs_and_reads_carry_the_rate_limit_headers_and_other_operations_do_not() -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        ran = await c.post("/run?wait=false", json=ECHO)
+        read = await c.get(f"/tasks/{data_of(ran)['id']}", headers=V2)
+        missing = await c.get("/tasks/task_nope")  # an error of a limited operation counts, and says so
+        for answer, left in ((ran, 10_000 - 1), (read, 100_000 - 1), (missing, 100_000 - 2)):
+            assert int(answer.headers["x-ratelimit-remaining"]) == left
+            assert int(answer.headers["x-ratelimit-reset"]) == (int(clock.now()) // 60 + 1) * 60
+        cancel = await c.post(f"/tasks/{data_of(ran)['id']}/cancel")
+        assert "x-ratelimit-remaining" not in cancel.headers
+
+    drive(body)
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_a_request_over_its_limit_is_429_rate_limited_until_the_window_resets(version: str) -> None:
+    config = MockConfig(seed=1, rate_limit_scale=1, rate_limits={"runTask": 2})
+    headers = VERSIONS[version]
+
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        for left in (1, 0):
+            answer = await c.post("/run?wait=false", json=ECHO, headers=headers)
+            assert answer.status_code == 200 and answer.headers["x-ratelimit-remaining"] == str(left)
+        refused = await c.post("/run?wait=false", json=ECHO, headers=headers)
+        error_of(refused, 429, "rate_limited")
+        reset = int(refused.headers["x-ratelimit-reset"])
+        assert refused.headers["x-ratelimit-remaining"] == "0"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60 and reset - clock.now() <= int(
+            refused.headers["retry-after"]
+        )
+        other = {"Authorization": f"Bearer {OTHER_KEY}", **headers}
+        assert (await c.post("/run?wait=false", json=ECHO, headers=other)).status_code == 200, "per key"
+        read = await c.get("/tasks/task_nope", headers=headers)
+        assert read.headers["x-ratelimit-remaining"] == "999", "the page's 1000 a minute for reads"
+        clock.t = float(reset)
+        again = await c.post("/run?wait=false", json=ECHO, headers=headers)
+        assert again.status_code == 200 and again.headers["x-ratelimit-remaining"] == "1"
+
+    drive(body, config)
+
+
+def test_the_mock_command_takes_rate_limits() -> None:
+    import argparse
+
+    from infsh_harness.cli import mock as mock_cli
+
+    parser = argparse.ArgumentParser()
+    mock_cli.add_parser(parser.add_subparsers())
+
+    def config(*argv: str) -> MockConfig:
+        return mock_cli.config_from_args(parser.parse_args(["mock", *argv]), (KEY,))
+
+    assert (config().rate_limit_scale, config().rate_limits) == (100.0, {})
+    documented = config("--rate-limit", "documented")
+    assert (documented.rate_limit_scale, documented.rate_limits) == (1.0, {})
+    both = config("--rate-limit", "runTask=5", "--rate-limit", "getTask=50")
+    assert both.rate_limits == {"runTask": 5, "getTask": 50}
+    for bad in ("cancelTask=5", "runTask=0", "runTask=x", "runTask"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["mock", "--rate-limit", bad])

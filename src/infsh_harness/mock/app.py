@@ -29,6 +29,7 @@ from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend
 from infsh_harness.mock.profiles import Profile, build_profile
 from infsh_harness.mock.profiles.profile import DEFAULT_VERSION, Services, api_version
+from infsh_harness.mock.ratelimit import RateLimiter
 from infsh_harness.mock.webhooks import WebhookDispatcher
 from infsh_harness.spec import Spec
 
@@ -55,6 +56,7 @@ class MockApp:
         backend: MockBackend,
         lifecycle: Lifecycle,
         faults: FaultInjector,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
         self.profile = profile
@@ -62,8 +64,9 @@ class MockApp:
         self.lifecycle = lifecycle
         self.dispatcher = lifecycle.dispatcher
         self.faults = faults
-        self.services = Services(backend, lifecycle, config)
-        self.control = ControlApi(config, profile.name, backend, lifecycle, faults)
+        self.limiter = limiter or RateLimiter({}, backend.clock)
+        self.services = Services(backend, lifecycle, config, self.limiter)
+        self.control = ControlApi(config, profile.name, backend, lifecycle, faults, self.limiter)
         self.max_body_bytes = config.limits.max_body_bytes
 
     # --- ASGI ----------------------------------------------------------------------------
@@ -263,4 +266,6 @@ def create_app(
     if dispatcher is None:
         dispatcher = WebhookDispatcher(config.webhooks, faults, rng)
     lifecycle = Lifecycle(backend, dispatcher, profile.renderer.webhook)
-    return MockApp(config, profile, backend, lifecycle, faults)
+    documented: dict[str, int] = dict(spec.rule("rate-limits").params["per-minute"])
+    limiter = RateLimiter.scaled(documented, config.rate_limit_scale, config.rate_limits, backend.clock)
+    return MockApp(config, profile, backend, lifecycle, faults, limiter)

@@ -10,8 +10,10 @@ from typing import Any
 from infsh_harness import defaults
 
 __all__ = [
+    "GENEROUS_RATE_SCALE",
     "NO_FAULTS",
     "PROFILES",
+    "RATE_LIMITED",
     "SCOPES",
     "Faults",
     "MockConfig",
@@ -21,6 +23,10 @@ __all__ = [
 ]
 
 PROFILES: tuple[str, ...] = ("documented", "wire")
+# the operations the REST overview limits (rule rate-limits); the mock's default is generous
+RATE_LIMITED: tuple[str, ...] = ("runTask", "getTask")
+GENEROUS_RATE_SCALE = 100.0
+
 # the scopes the Sessions page names: reads need apps:read; runs, keepalives and ends apps:execute
 SCOPES: tuple[str, ...] = ("apps:read", "apps:execute")
 
@@ -39,6 +45,7 @@ def parse_key_entry(entry: str) -> tuple[str, frozenset[str] | None]:
     if unknown:
         raise ValueError(f"unknown scope {', '.join(unknown)} for a key (known: {', '.join(SCOPES)})")
     return key, scopes
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -153,6 +160,11 @@ class MockConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     seed: int | None = None
     apps_file: str | None = None
+    # rate limits (documented profile): the pages' per-minute numbers times rate_limit_scale (1: the
+    # pages' own; the default is generous, so that load runs are not throttled unless asked), and an
+    # operation's own limit in rate_limits (runTask, getTask -> requests a minute, per key)
+    rate_limit_scale: float = GENEROUS_RATE_SCALE
+    rate_limits: Mapping[str, int] = field(default_factory=dict)
     # wire profile only; None takes the default from data/wire.yaml
     cancel_ms: float | None = None  # how long a cancel stays in flight (status Cancelling)
     # interval of heartbeat lines on GET /tasks/{id}/stream (both profiles; None: the profile's default)
@@ -177,3 +189,10 @@ class MockConfig:
             raise ValueError("cancel_ms must not be negative, and is only for the wire profile")
         if self.heartbeat_s is not None and self.heartbeat_s <= 0:
             raise ValueError("heartbeat_s must be positive")
+        if not (isinstance(self.rate_limit_scale, int | float) and 0 < self.rate_limit_scale < float("inf")):
+            raise ValueError(f"rate_limit_scale must be a positive number, not {self.rate_limit_scale!r}")
+        for operation, limit in self.rate_limits.items():
+            if operation not in RATE_LIMITED:
+                raise ValueError(f"no rate limit for {operation!r} (limited: {', '.join(RATE_LIMITED)})")
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"the rate limit of {operation} must be a whole number of at least 1, not {limit!r}")

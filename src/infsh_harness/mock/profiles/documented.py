@@ -15,6 +15,9 @@ the task reaches, in order; ``error`` when it failed; then ``done``. The n-th ev
 ``evt_n``: a client resuming with ``Last-Event-ID`` (or ``?last_event_id=``) gets the events after
 it only. Bounded by ``max_wait_s``, with a heartbeat comment on a quiet stream.
 
+Rate limits (the REST overview): runs and task reads count against the key's one-minute window
+(``mock/ratelimit.py``); their answers carry ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``.
+
 Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
 version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
 error as ``Error``; version 2 (``X-API-Version: 2``) answers the bare object and RFC 9457
@@ -47,6 +50,7 @@ from infsh_harness.mock.profiles.profile import (
     Services,
     parse_bool,
 )
+from infsh_harness.mock.ratelimit import with_quota
 from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
@@ -237,14 +241,33 @@ class DocumentedRoutes:
 
     def table(self) -> dict[str, dict[str, Handler]]:
         return {
-            "run": {"POST": self.run},
-            "task": {"GET": self.get_task},
+            "run": {"POST": self.limited("runTask", self.run)},
+            "task": {"GET": self.limited("getTask", self.get_task)},
             "cancel": {"POST": self.cancel},
             "stream": {"GET": self.stream},
             "sessions": {"GET": self.list_sessions},
             "session": {"GET": self.get_session, "DELETE": self.end_session},
             "keepalive": {"POST": self.keepalive},
         }
+
+    @staticmethod
+    def limited(operation: str, handler: Handler) -> Handler:
+        """``handler`` counted against the key's rate limit of ``operation`` (rules ``rate-limits``,
+        ``rate-limit-headers``): its answer, error or not, carries the quota's headers; over the
+        limit, 429 ``rate_limited`` with them and ``Retry-After``."""
+
+        async def counted(mock: Services, request: Request) -> Response:
+            if not mock.limiter.limited(operation):
+                return await handler(mock, request)
+            quota = mock.limiter.take(request.owner, operation)
+            try:
+                response = await handler(mock, request)
+            except MockError as exc:
+                raise with_quota(exc, quota) from None
+            response.headers.extend(quota.headers)
+            return response
+
+        return counted
 
     async def run(self, mock: Services, request: Request) -> Response:
         mock.backend.authorize(request.owner, EXECUTE)

@@ -26,6 +26,7 @@ from infsh_harness.mock.errors import BadRequest, InvalidRequest, MockError
 from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend, ModelOptions, TaskView
+from infsh_harness.mock.ratelimit import RateLimiter
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -68,11 +69,13 @@ class Renderer(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """What a route handler may use: the model, the lifecycle around it, the configuration."""
+    """What a route handler may use: the model, the lifecycle around it, the configuration, the
+    rate limits."""
 
     backend: MockBackend
     lifecycle: Lifecycle
     config: MockConfig
+    limiter: RateLimiter
 
 
 Handler = Callable[[Services, Request], Awaitable[Response]]
