@@ -60,7 +60,7 @@ def test_mock_prints_one_listening_line_and_serves() -> None:
         match = LISTENING.fullmatch(first.rstrip("\n"))
         assert match, first
         url = match.group(1)
-        headers = {"Authorization": "Bearer inf_test_key"}
+        headers = {"Authorization": "Bearer inf_test_key", "X-API-Version": "2"}
         task = httpx.post(f"{url}/run", json=RUN, headers=headers, trust_env=False).json()
         assert task["status"] == SPEC.status("COMPLETED") and task["output"] == {"echo": {"x": 1}}
         other = {"Authorization": "Bearer inf_test_key_2"}  # the second default key

@@ -25,7 +25,6 @@ from infsh_harness.client.errors import (
     GoneError,
     InvalidRequestError,
     NotFoundError,
-    ProtocolError,
     RateLimitError,
     ServerError,
 )
@@ -87,9 +86,8 @@ def test_mock_cancel_running_then_terminal(client: TasksClient) -> None:
 def test_mock_errors_map_to_classes(client: TasksClient, base_url: str) -> None:
     with pytest.raises(NotFoundError) as unknown:
         client.get("task_does_not_exist")
-    assert unknown.value.code == "task_not_found"
-    # today's mock answers {"error", "code"} as application/json, not version 2's problem+json
-    assert unknown.value.body_problems and "not application/problem+json" in unknown.value.body_problems[0]
+    assert unknown.value.code == "not_found"
+    assert not unknown.value.body_problems  # the mock answers version 2's problem+json
     with pytest.raises(NotFoundError):
         client.run("acme/nothing", {})
     with pytest.raises(InvalidRequestError):
@@ -117,23 +115,32 @@ def test_mock_sessions_start_continue_and_expire(infsh_respx: InfshMock) -> None
         infsh_respx.advance(1.3)  # the session's idle timeout is 1 s
         with pytest.raises(GoneError) as info:
             client.run("infsh/echo", {}, session=first.session_id)
-    assert (info.value.status_code, info.value.code) == (410, "session_expired")
+    assert (info.value.status_code, info.value.code) == (410, "SESSION_EXPIRED")
 
 
-def test_mock_answers_version_1_requests_bare_which_a_version_1_client_refuses(base_url: str) -> None:
-    """A gap of today's mock: it ignores X-API-Version, so asking for version 1 still gets bare bodies."""
+def test_mock_speaks_version_1_to_a_version_1_client(base_url: str) -> None:
+    """The mock wraps version 1's answers in the envelope, and the client reads them out of it."""
     with TasksClient(base_url, api_key=KEY, timeout=10, api_version="1") as v1:
-        with pytest.raises(ProtocolError, match="breaks TaskEnvelope"):
-            v1.run("infsh/echo", {})
+        task = v1.run("infsh/echo", {})
+        assert v1.get(task.id).id == task.id
+        with pytest.raises(NotFoundError) as unknown:
+            v1.get("task_does_not_exist")
+    assert unknown.value.code == "not_found"
 
 
-def test_mock_does_not_serve_the_stream_or_the_sessions_yet(client: TasksClient) -> None:
+def test_mock_serves_the_stream_and_the_sessions(client: TasksClient) -> None:
     task = client.run("infsh/echo", {}, session="new")
     assert task.session_id
-    with pytest.raises(NotFoundError):
-        list(client.stream(task.id))
-    with pytest.raises(NotFoundError):
-        client.get_session(task.session_id)
+    events = list(client.stream(task.id))
+    assert events[-1].is_done and [e.event for e in events[:-1]] == ["update"] * (len(events) - 1)
+    resumed = list(client.stream(task.id, last_event_id=events[-2].id))
+    assert [e.id for e in resumed] == [events[-1].id]
+    session = client.get_session(task.session_id)
+    assert (session.id, session.status, session.call_count) == (task.session_id, "active", 1)
+    assert [s.id for s in client.list_sessions()] == [task.session_id]
+    assert client.keepalive(task.session_id).expires_at >= session.expires_at
+    client.end_session(task.session_id)
+    assert client.get_session(task.session_id).status == "ended"
 
 
 def test_mock_faults_raise_rate_limit_and_server_errors(infsh_respx: InfshMock) -> None:

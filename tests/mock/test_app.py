@@ -1,5 +1,5 @@
-"""The mock over real HTTP (uvicorn on 127.0.0.1, port 0): every documented route and error, waiting,
-the ``/_mock/`` controls and graceful shutdown.
+"""The mock over real HTTP (uvicorn on 127.0.0.1, port 0): every documented route and error (version
+1, the default, unless a test asks for 2), waiting, the ``/_mock/`` controls and graceful shutdown.
 
 Routes, methods, optional fields, bounds and status numbers are read from the spec, so a spec change
 flows into these tests.
@@ -29,6 +29,7 @@ from infsh_harness.mock.profiles.documented import iso_ms
 from infsh_harness.mock.server import MockServer, serve_in_thread
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
+from tests.mock.answers import data_of, error_of
 
 SPEC = load_spec()
 PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
@@ -62,27 +63,19 @@ def server() -> Iterator[MockServer]:
 
 
 
-# Today's documented mock serves the Tasks page alone, as it did before the spec covered the REST
-# overview and the Streaming and Sessions pages: its error body is {"error", "code"} (neither of the
-# documented versions' bodies, `Error` and `Problem`) and it serves only these operations. The tests
-# below hold it to what it serves; the drift and contract reports name the gaps.
-MOCK_OPERATIONS = ("runTask", "getTask", "cancelTask")
+# every operation of the spec (the four pages'); tests/mock/test_documented.py holds the newer ones
+# (versions, stream, sessions, rate limits) to the pages in detail
+MOCK_OPERATIONS = tuple(SPEC.operations)
 
 
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error", "code"} and isinstance(body["code"], str)
-    assert isinstance(body["error"], str) and body["error"]
-    if code is not None:
-        assert body["code"] == code
-    return body
+def assert_error(
+    response: httpx.Response, status: int, code: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    return error_of(response, status, code, reason)
 
 
 def assert_task(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = data_of(response)
     assert SPEC.validate("Task", body) == []
     return body
 
@@ -175,8 +168,8 @@ def test_cancel_running_task_is_cancelled_and_stays(client: httpx.Client) -> Non
     task = assert_task(client.post("/run?wait=false", json=sleep_run(30)))
     response = client.post(f"/tasks/{task['id']}/cancel")
     assert response.status_code == 200
-    assert SPEC.validate("CancelResult", response.json()) == []
-    assert response.json() == {"id": task["id"], "status": CANCELLED, "cancelled": True}
+    assert SPEC.validate("CancelResult", data_of(response)) == []
+    assert data_of(response) == {"id": task["id"], "status": CANCELLED, "cancelled": True}
     for _ in range(3):
         assert assert_task(client.get(f"/tasks/{task['id']}"))["status"] == CANCELLED
         assert client.post(f"/tasks/{task['id']}/cancel").json() == response.json()
@@ -187,8 +180,7 @@ def test_cancel_of_a_terminal_task_changes_nothing(client: httpx.Client, app: st
     task = assert_task(client.post("/run", json={"app": app, "input": {}}))
     for _ in range(3):
         answer = client.post(f"/tasks/{task['id']}/cancel")
-        assert answer.status_code == 200
-        assert answer.json() == {"id": task["id"], "status": status, "cancelled": False}
+        assert data_of(answer) == {"id": task["id"], "status": status, "cancelled": False}
     assert assert_task(client.get(f"/tasks/{task['id']}")) == task
 
 
@@ -198,7 +190,7 @@ def test_cancel_wakes_a_waiting_run(client: httpx.Client, server: MockServer) ->
     t0 = time.monotonic()
     waiter.start()
     task_id = _wait_for_one_task(server)
-    assert client.post(f"/tasks/{task_id}/cancel").json()["cancelled"] is True
+    assert data_of(client.post(f"/tasks/{task_id}/cancel"))["cancelled"] is True
     waiter.join(10)
     assert time.monotonic() - t0 < 5
     assert assert_task(results[0])["status"] == CANCELLED
@@ -216,19 +208,19 @@ def _wait_for_one_task(server: MockServer) -> str:
 @pytest.mark.parametrize("op", ["get", "cancel"])
 def test_unknown_task_is_404(client: httpx.Client, op: str) -> None:
     response = client.get("/tasks/task_nope") if op == "get" else client.post("/tasks/task_nope/cancel")
-    assert_error(response, 404, "task_not_found")
+    assert_error(response, 404, "not_found", "task_not_found")
 
 
 def test_another_keys_task_is_404_and_untouched(client: httpx.Client) -> None:
     task = assert_task(client.post("/run?wait=false", json=sleep_run(30)))
     other = {"Authorization": f"Bearer {OTHER_KEY}"}
-    assert_error(client.get(f"/tasks/{task['id']}", headers=other), 404, "task_not_found")
-    assert_error(client.post(f"/tasks/{task['id']}/cancel", headers=other), 404, "task_not_found")
+    assert_error(client.get(f"/tasks/{task['id']}", headers=other), 404, "not_found", "task_not_found")
+    assert_error(client.post(f"/tasks/{task['id']}/cancel", headers=other), 404, "not_found", "task_not_found")
     assert assert_task(client.get(f"/tasks/{task['id']}"))["status"] not in TERMINAL
 
 
 def test_unknown_app_is_404(client: httpx.Client) -> None:
-    assert_error(client.post("/run", json={"app": "acme/nothing", "input": {}}), 404, "app_not_found")
+    assert_error(client.post("/run", json={"app": "acme/nothing", "input": {}}), 404, "not_found", "app_not_found")
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -244,10 +236,10 @@ def test_session_new_and_continue(client: httpx.Client) -> None:
 
 
 def test_unknown_and_foreign_sessions_are_404(client: httpx.Client) -> None:
-    assert_error(client.post("/run", json={**ECHO, "session": "sess_nope"}), 404, "session_not_found")
+    assert_error(client.post("/run", json={**ECHO, "session": "sess_nope"}), 404, "SESSION_NOT_FOUND")
     sid = assert_task(client.post("/run", json={**ECHO, "session": "new"}))["session_id"]
     other = {"Authorization": f"Bearer {OTHER_KEY}"}
-    assert_error(client.post("/run", json={**ECHO, "session": sid}, headers=other), 404, "session_not_found")
+    assert_error(client.post("/run", json={**ECHO, "session": sid}, headers=other), 404, "SESSION_NOT_FOUND")
 
 
 def _asgi(app: MockApp, body: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
@@ -268,11 +260,11 @@ def test_expired_session_is_410() -> None:
 
     async def body(c: httpx.AsyncClient) -> None:
         first = (await c.post("/run?wait=false", json={**ECHO, "session": "new", "session_timeout": bounds["minimum"]}))
-        sid = first.json()["session_id"]
+        sid = data_of(first)["session_id"]
         clock.advance(1)  # the task is done; 1 s idle is still within the timeout
-        assert (await c.post("/run?wait=false", json={**ECHO, "session": sid})).json()["session_id"] == sid
+        assert data_of(await c.post("/run?wait=false", json={**ECHO, "session": sid}))["session_id"] == sid
         clock.advance(1.5)
-        assert_error(await c.post("/run?wait=false", json={**ECHO, "session": sid}), 410, "session_expired")
+        assert_error(await c.post("/run?wait=false", json={**ECHO, "session": sid}), 410, "SESSION_EXPIRED")
 
     _asgi(app, body)
 
@@ -283,7 +275,7 @@ def test_expired_session_is_410() -> None:
 @pytest.mark.parametrize("body", [b"{", b"not json", b"", b"\xff\xfe", b'{"app": "infsh/echo",}'])
 def test_invalid_json_is_400(client: httpx.Client, body: bytes) -> None:
     response = client.post("/run", content=body, headers={"content-type": "application/json"})
-    assert_error(response, 400, "invalid_json")
+    assert_error(response, 400, "invalid_request", "invalid_json")
 
 
 @pytest.mark.parametrize("body", [b"[]", b"1", b'"x"', b"null"])
@@ -293,17 +285,17 @@ def test_json_that_is_not_an_object_is_400(client: httpx.Client, body: bytes) ->
 
 def test_oversized_body_is_400(client: httpx.Client) -> None:
     body = b'{"app": "infsh/echo", "input": {"x": "' + b"a" * ServerLimits().max_body_bytes + b'"}}'
-    assert_error(client.post("/run", content=body), 400, "body_too_large")
+    assert_error(client.post("/run", content=body), 400, "invalid_request", "body_too_large")
 
 
 @pytest.mark.parametrize("wait", ["abc", "", "1", "yes", "TRUE"])
-def test_bad_wait_parameter_is_422(client: httpx.Client, wait: str) -> None:
-    assert_error(client.post("/run", params={"wait": wait}, json=ECHO), 422, "validation_error")
+def test_bad_wait_parameter_is_400(client: httpx.Client, wait: str) -> None:
+    assert_error(client.post("/run", params={"wait": wait}, json=ECHO), 400, "invalid_request")
 
 
 @pytest.mark.parametrize("field", sorted(SPEC.schema("RunRequest")["properties"]))
-def test_null_fields_are_422(client: httpx.Client, field: str) -> None:
-    assert_error(client.post("/run", json={**ECHO, field: None}), 422, "validation_error")
+def test_null_fields_are_400(client: httpx.Client, field: str) -> None:
+    assert_error(client.post("/run", json={**ECHO, field: None}), 400, "invalid_request")
 
 
 @pytest.mark.parametrize(
@@ -319,21 +311,22 @@ def test_null_fields_are_422(client: httpx.Client, field: str) -> None:
         {"app": "infsh/echo", "input": {}, "session": ""},
     ],
 )
-def test_schema_violations_are_422(client: httpx.Client, body: dict[str, Any]) -> None:
-    assert_error(client.post("/run", json=body), 422, "validation_error")
+def test_schema_violations_are_400(client: httpx.Client, body: dict[str, Any]) -> None:
+    assert_error(client.post("/run", json=body), 400, "invalid_request")
 
 
-def test_session_timeout_without_new_is_422(client: httpx.Client) -> None:
+def test_session_timeout_without_new_is_400(client: httpx.Client) -> None:
     sid = assert_task(client.post("/run", json={**ECHO, "session": "new"}))["session_id"]
-    assert_error(client.post("/run", json={**ECHO, "session_timeout": 60}), 422, "validation_error")
-    assert_error(client.post("/run", json={**ECHO, "session": sid, "session_timeout": 60}), 422, "validation_error")
+    assert_error(client.post("/run", json={**ECHO, "session_timeout": 60}), 400, "invalid_request")
+    assert_error(client.post("/run", json={**ECHO, "session": sid, "session_timeout": 60}), 400, "invalid_request")
 
 
 def test_session_timeout_bounds_come_from_the_spec(client: httpx.Client) -> None:
     bounds = SPEC.rule("session-timeout-bounds").params
     low, high = bounds["minimum"], bounds["maximum"]
     for bad in (low - 0.5, high + 1, -1, "60"):
-        assert_error(client.post("/run", json={**ECHO, "session": "new", "session_timeout": bad}), 422)
+        answer = client.post("/run", json={**ECHO, "session": "new", "session_timeout": bad})
+        assert_error(answer, 400, "invalid_request")
     for good in (low, high):
         assert assert_task(client.post("/run", json={**ECHO, "session": "new", "session_timeout": good}))["session_id"]
 
@@ -388,8 +381,8 @@ def test_latency_fault_delays_public_routes_only(client: httpx.Client) -> None:
     [{"error_rate": 2}, {"error_status": 404}, {"bogus": 1}, {"latency_ms_min": -1}, {"error_rate": "x"},
      {"latency_ms_min": 10, "latency_ms_max": 5}, {"retry_after_s": 1.5}],
 )  # fmt: skip
-def test_bad_fault_settings_are_422_and_change_nothing(client: httpx.Client, faults: dict[str, Any]) -> None:
-    assert_error(client.put("/_mock/faults", json=faults), 422)
+def test_bad_fault_settings_are_400_and_change_nothing(client: httpx.Client, faults: dict[str, Any]) -> None:
+    assert_error(client.put("/_mock/faults", json=faults), 400, "invalid_request")
     assert client.get("/_mock/faults").json() == Faults().__dict__
 
 
@@ -423,8 +416,8 @@ def test_timing_profile_and_total_ms(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("body", [{"timing": "glacial"}, {"phase_ms": -1}, {"phase_ms": "1"}, {"bogus": 1},
                                   {"timing": 3}, {"total_ms": True}])  # fmt: skip
-def test_bad_timing_settings_are_422(client: httpx.Client, body: dict[str, Any]) -> None:
-    assert_error(client.put("/_mock/timing", json=body), 422)
+def test_bad_timing_settings_are_400(client: httpx.Client, body: dict[str, Any]) -> None:
+    assert_error(client.put("/_mock/timing", json=body), 400, "invalid_request")
 
 
 def test_webhook_attempts_are_listed_and_filtered(client: httpx.Client) -> None:

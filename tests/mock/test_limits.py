@@ -19,6 +19,7 @@ import pytest
 from infsh_harness.mock.config import MockConfig, ServerLimits
 from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
+from tests.mock import answers
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,12 +69,14 @@ def closed_by_server(sock: socket.socket, within_s: float = 5.0) -> bool:
         return False
 
 
-def error_body(headers: dict[str, str], body: bytes, status: int) -> dict[str, Any]:
-    assert headers["content-type"] == "application/json"
-    data: dict[str, Any] = orjson.loads(body)
-    assert SPEC.validate("Error", data) == [] and set(data) == {"error", "code"}
+def error_body(headers: dict[str, str], body: bytes, status: int, version: str = "1") -> dict[str, Any]:
+    """The documented profile's error body of ``version``, as ``{"code", "message"}``."""
+    data = answers.error_body(version, status, headers["content-type"], body)
     assert headers["connection"] == "close", f"a {status} closes its connection"
-    return data
+    if version == "2":
+        return {"code": data["type"].rsplit("/", 1)[-1], "message": data["detail"]}
+    error: dict[str, Any] = data["error"]
+    return error
 
 
 def test_a_connection_beyond_the_cap_gets_503_with_the_error_body() -> None:
@@ -188,7 +191,7 @@ def test_unparseable_http_gets_400_with_the_error_body(garbage: bytes) -> None:
     with mock() as address, connect(address) as sock:
         sock.sendall(garbage)
         status, headers, body = read_response(sock)
-        assert status == 400 and error_body(headers, body, status)["code"] in ("invalid_http", "invalid_path")
+        assert status == 400 and error_body(headers, body, status)["code"] == "invalid_request"
 
 
 def test_the_wire_profile_refuses_with_problem_details() -> None:
@@ -207,3 +210,23 @@ def test_the_wire_profile_refuses_with_problem_details() -> None:
 def test_limits_refuse_values_that_are_no_limit(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         ServerLimits(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_refusal_after_readable_headers_speaks_the_version_they_ask_for() -> None:
+    """Over the cap, with ``X-API-Version: 2`` among the headers: an RFC 9457 problem."""
+    v2 = GET.replace(b"\r\n\r\n", b"\r\nx-api-version: 2\r\n\r\n")
+    with mock() as address, ExitStack() as stack:
+        for _ in range(LIMITS.max_connections):
+            stack.enter_context(connect(address)).sendall(GET)
+        extra = stack.enter_context(connect(address))
+        time.sleep(0.05)  # the others are open before this one
+        extra.sendall(v2)
+        status, headers, body = read_response(extra)
+        assert status == 503 and error_body(headers, body, status, version="2")["code"] == "overloaded"
+
+
+def test_a_refusal_before_any_header_is_version_1() -> None:
+    with mock() as address, connect(address) as sock:
+        sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n")
+        status, headers, body = read_response(sock)
+        assert status == 400 and error_body(headers, body, status)["code"] == "invalid_request"

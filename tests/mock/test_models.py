@@ -159,7 +159,7 @@ def test_unknown_app_is_not_found() -> None:
     backend, _ = make_backend()
     with pytest.raises(NotFound) as info:
         run(backend, "acme/nothing")
-    assert (info.value.status_code, info.value.code) == (404, "app_not_found")
+    assert (info.value.status_code, info.value.code, info.value.reason) == (404, "not_found", "app_not_found")
     assert not backend.tasks
 
 
@@ -283,7 +283,7 @@ def test_session_timeout_is_only_allowed_with_new() -> None:
     session_id = run(backend, session="new").session_id
     with pytest.raises(InvalidRequest) as info:
         run(backend, session=session_id, session_timeout=60)
-    assert info.value.status_code == 422
+    assert (info.value.status_code, info.value.code) == (400, "invalid_request")
     with pytest.raises(InvalidRequest):
         run(backend, session_timeout=60)
     assert run(backend, session="new", session_timeout=60).session_id
@@ -303,7 +303,7 @@ def test_session_expires_after_its_idle_timeout(timeout: float | None) -> None:
     clock.t = second.finishes_at + limit + 0.001
     with pytest.raises(SessionExpired) as info:
         run(backend, session=first.session_id)
-    assert (info.value.status_code, info.value.code) == (410, "session_expired")
+    assert (info.value.status_code, info.value.code) == (410, "SESSION_EXPIRED")
 
 
 def test_session_activity_restarts_the_idle_timer() -> None:
@@ -320,7 +320,7 @@ def test_unknown_session_is_not_found() -> None:
     backend, _ = make_backend()
     with pytest.raises(NotFound) as info:
         run(backend, session="sess_doesnotexist")
-    assert (info.value.status_code, info.value.code) == (404, "session_not_found")
+    assert (info.value.status_code, info.value.code) == (404, "SESSION_NOT_FOUND")
 
 
 def test_another_keys_session_is_not_found() -> None:
@@ -364,7 +364,7 @@ def test_a_task_is_invisible_to_another_key() -> None:
     task = run(backend, "infsh/sleep", input={"seconds": 5})
     with pytest.raises(NotFound) as info:
         backend.get_task(OTHER_KEY, task.id)
-    assert info.value.code == "task_not_found"
+    assert (info.value.code, info.value.reason) == ("not_found", "task_not_found")
     with pytest.raises(NotFound):
         backend.cancel_task(OTHER_KEY, task.id)
     view = backend.view(backend.get_task(KEY, task.id))
@@ -470,13 +470,16 @@ def test_set_timing_refuses_an_unknown_profile() -> None:
     backend, _ = make_backend()
     with pytest.raises(InvalidRequest) as info:
         backend.set_timing("glacial")
-    assert info.value.status_code == 422
+    assert info.value.status_code == 400
     assert backend.timing == "fast"
 
 
 def test_model_errors_carry_their_http_status() -> None:
     assert all(issubclass(e, MockError) for e in (InvalidRequest, NotFound, SessionExpired, Unauthorized))
-    assert [e.status_code for e in (Unauthorized, NotFound, SessionExpired, InvalidRequest)] == [401, 404, 410, 422]
+    errors = (Unauthorized, NotFound, SessionExpired, InvalidRequest)
+    assert [(e.status_code, e.code) for e in errors] == [
+        (401, "unauthorized"), (404, "not_found"), (410, "SESSION_EXPIRED"), (400, "invalid_request")
+    ]  # fmt: skip
 
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="the collector's lists are CPython's")

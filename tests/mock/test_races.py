@@ -22,6 +22,7 @@ from infsh_harness.mock.models import FakeClock, MockBackend, Task, TaskView
 from infsh_harness.mock.server import MockServer
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver
+from tests.mock.answers import V2
 
 SPEC = load_spec()
 PHASES = tuple(s.varname for s in SPEC.statuses if not s.terminal)
@@ -123,13 +124,13 @@ def test_http_races_end_in_one_terminal_state_and_at_most_one_webhook() -> None:
 
     async def main(hook_url: str) -> None:
         gate = asyncio.Semaphore(16)
-        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20) as c:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}", **V2}, timeout=20) as c:
             await asyncio.gather(*(race(c, hook_url, gate) for _ in range(HTTP_RACES)))
 
     try:
         with (
             WebhookReceiver() as hook,
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}", **V2}) as client,
         ):
             asyncio.run(main(hook.url()))
             assert hook.wait_until(lambda r: len(r.deliveries()) >= HTTP_RACES, timeout_s=10)

@@ -27,6 +27,7 @@ from infsh_harness.mock.server import MockServer
 from infsh_harness.mock.webhooks import WebhookDispatcher, host_allowed
 from infsh_harness.spec import load_spec
 from infsh_harness.webhooks.receiver import WebhookReceiver, failing_first, failing_share
+from tests.mock.answers import V2
 
 SPEC = load_spec()
 AUTH = {"Authorization": "Bearer inf_test_key"}
@@ -39,7 +40,7 @@ def mock(policy: WebhookPolicy = QUICK, **config: Any) -> Iterator[tuple[MockSer
     srv = MockServer(MockConfig(webhooks=policy, seed=3, **config))
     url = srv.start()
     try:
-        with httpx.Client(base_url=url, headers=AUTH, timeout=20, trust_env=False) as client:
+        with httpx.Client(base_url=url, headers={**AUTH, **V2}, timeout=20, trust_env=False) as client:
             yield srv, client
     finally:
         srv.stop()

@@ -174,7 +174,7 @@ def test_model_session_keepalive_end_and_expiry() -> None:
     ):
         with pytest.raises(MockError) as expired:
             attempt()
-        assert (expired.value.status_code, expired.value.code) == (410, "session_expired")
+        assert (expired.value.status_code, expired.value.reason) == (410, "session_expired")
     assert backend.end_session(KEY, session_id).state(clock.now()) == "expired", "ending changes nothing"
 
 
@@ -192,10 +192,10 @@ def test_model_ended_session_refuses_new_calls() -> None:
     ):
         with pytest.raises(MockError) as refused:
             attempt()
-        assert (refused.value.status_code, refused.value.code) == (410, "session_ended")
+        assert (refused.value.status_code, refused.value.reason) == (410, "session_ended")
     with pytest.raises(MockError) as other:
         backend.end_session(OTHER_KEY, session_id)
-    assert (other.value.status_code, other.value.code) == (404, "session_not_found")
+    assert (other.value.status_code, other.value.reason) == (404, "session_not_found")
 
 
 def test_model_strict_sessions_refuse_another_app_and_a_busy_worker() -> None:
@@ -205,20 +205,24 @@ def test_model_strict_sessions_refuse_another_app_and_a_busy_worker() -> None:
     assert session_id is not None
     with pytest.raises(MockError) as busy:
         start(backend, "infsh/sleep", session=session_id)
-    assert (busy.value.status_code, busy.value.code) == (409, "worker_leased")
+    assert (busy.value.status_code, busy.value.reason) == (409, "worker_leased")
     clock.t = first.finishes_at
     with pytest.raises(MockError) as mismatch:
         start(backend, "infsh/echo", session=session_id)
-    assert (mismatch.value.status_code, mismatch.value.code) == (400, "app_mismatch")
+    assert (mismatch.value.status_code, mismatch.value.reason) == (400, "app_mismatch")
     second = start(backend, "infsh/sleep@2", input={"seconds": 0}, session=session_id)
     assert second.session_id == session_id
     assert backend.get_session(KEY, session_id).calls == 2
 
 
-def test_model_documented_sessions_stay_lenient() -> None:
+def test_model_documented_sessions_pin_the_version_the_wire_does_not() -> None:
+    """The Sessions page: a busy session takes the next run, but another version is 400."""
     backend, _ = make_backend()
     first = start(backend, "infsh/sleep", input={"seconds": 2}, session="new")
-    assert start(backend, "infsh/echo", session=first.session_id).session_id == first.session_id
+    assert start(backend, "infsh/sleep", session=first.session_id).session_id == first.session_id
+    with pytest.raises(MockError) as mismatch:
+        start(backend, "infsh/sleep@2", session=first.session_id)
+    assert (mismatch.value.status_code, mismatch.value.code) == (400, "VERSION_MISMATCH")
 
 
 # --- routing -----------------------------------------------------------------------------------
@@ -572,8 +576,10 @@ def test_cli_passes_the_wire_settings() -> None:
 
 
 def test_documented_profile_is_unchanged() -> None:
+    """The documented profile beside it still speaks the documentation (version 2 here: bare objects)."""
     with serve_in_thread(profile="documented") as url:
-        with httpx.Client(base_url=url, headers=AUTH, trust_env=False, timeout=10.0) as c:
+        headers = {**AUTH, "X-API-Version": "2"}
+        with httpx.Client(base_url=url, headers=headers, trust_env=False, timeout=10.0) as c:
             task = c.post("/run", params={"wait": "false"}, json={"app": "infsh/sleep", "input": {"seconds": 5}})
             assert task.status_code == 200
             body = task.json()
@@ -581,5 +587,5 @@ def test_documented_profile_is_unchanged() -> None:
             cancelled = c.post(f"/tasks/{body['id']}/cancel").json()
             assert (cancelled["status"], cancelled["cancelled"]) == (SPEC.status("CANCELLED"), True)
             missing = c.post("/apps/run", json={"app": "infsh/echo", "input": {}})
-            assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
-            assert isinstance(missing.json()["error"], str)
+            assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+            assert missing.json()["type"].endswith("/not_found")

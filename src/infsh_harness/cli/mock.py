@@ -1,6 +1,9 @@
 """``infsh-harness mock``: serve the mock until interrupted.
 
-The keys it accepts (``INFSH_MOCK_KEYS``) also open its ``/_mock/`` controls."""
+The keys it accepts (``INFSH_MOCK_KEYS``, comma-separated) also open its ``/_mock/`` controls. An
+entry ``KEY=scope+scope`` gives the key those scopes only (``inf_read_key=apps:read``); a key
+without ``=`` has every scope. Session reads need apps:read; runs, keepalives and ends of sessions
+need apps:execute (403 forbidden otherwise)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,15 @@ from typing import Any
 
 from infsh_harness import defaults
 from infsh_harness.cli.args import positive_float, positive_int, rate
-from infsh_harness.mock.config import PROFILES, Faults, MockConfig, ServerLimits, WebhookPolicy
+from infsh_harness.mock.config import (
+    GENEROUS_RATE_SCALE,
+    PROFILES,
+    RATE_LIMITED,
+    Faults,
+    MockConfig,
+    ServerLimits,
+    WebhookPolicy,
+)
 
 __all__ = ["add_parser", "main"]
 
@@ -25,6 +36,20 @@ def _latency(text: str) -> tuple[float, float]:
     if a < 0 or b < a:
         raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, not {text!r}")
     return a, b
+
+
+def _rate_limit(text: str) -> tuple[str, int] | None:
+    """``documented`` -> None (the pages' numbers); ``OPERATION=N`` -> that operation's own limit."""
+    if text.strip() == "documented":
+        return None
+    operation, eq, number = text.partition("=")
+    operation = operation.strip()
+    if not eq or operation not in RATE_LIMITED or not number.strip().isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected 'documented' or OPERATION=N (N >= 1 a minute; OPERATION one of {', '.join(RATE_LIMITED)}), "
+            f"not {text!r}"
+        )
+    return operation, int(number)
 
 
 # flag, type, ServerLimits field, help (the default is appended)
@@ -49,7 +74,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
     p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
     p.add_argument(
-        "--session-timeout", type=positive_float, default=300.0, help="session idle timeout (s; default 300)"
+        "--session-timeout", type=positive_float, default=60.0,
+        help="idle timeout of a session started without session_timeout (s; default 60, as the Sessions page says)",
     )
     p.add_argument(
         "--webhook-allow", action="append", default=[], metavar="HOST",
@@ -63,6 +89,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
     p.add_argument("--webhook-duplicate-rate", type=rate, default=0.0)
     p.add_argument("--webhook-delay-ms", type=float, default=0.0)
+    p.add_argument(
+        "--rate-limit", type=_rate_limit, action="append", default=[], metavar="documented|OPERATION=N",
+        help="documented profile: 'documented' limits runTask and getTask to the REST overview's 100 and "
+        "1000 requests a minute per key; runTask=N or getTask=N sets one (repeatable). Default: "
+        f"{GENEROUS_RATE_SCALE:g} times the overview's, so that load runs are not throttled",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, help="seed for ids and injected faults")
     p.add_argument(
         "--cancel-ms", type=float,
@@ -70,7 +102,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--heartbeat", type=positive_float,
-        help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: data/wire.yaml)",
+        help="seconds between heartbeats on GET /tasks/{id}/stream (default: data/wire.yaml's, 15 documented)",
     )
     defaults_ = ServerLimits()
     for flag, type_, name, what in _LIMITS:
@@ -92,7 +124,10 @@ def config_from_args(args: argparse.Namespace, keys: tuple[str, ...]) -> MockCon
         webhook_duplicate_rate=args.webhook_duplicate_rate,
         webhook_delay_ms=args.webhook_delay_ms,
     )
+    rate_limits = getattr(args, "rate_limit", [])
     return MockConfig(
+        rate_limit_scale=1.0 if None in rate_limits else GENEROUS_RATE_SCALE,
+        rate_limits=dict(limit for limit in rate_limits if limit is not None),
         profile=args.profile,
         keys=keys,
         timing=args.timing,

@@ -28,7 +28,8 @@ from infsh_harness.mock.http import Request, Response, StreamingResponse
 from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend
 from infsh_harness.mock.profiles import Profile, build_profile
-from infsh_harness.mock.profiles.profile import Services
+from infsh_harness.mock.profiles.profile import DEFAULT_VERSION, Services, api_version
+from infsh_harness.mock.ratelimit import RateLimiter
 from infsh_harness.mock.webhooks import WebhookDispatcher
 from infsh_harness.spec import Spec
 
@@ -55,6 +56,7 @@ class MockApp:
         backend: MockBackend,
         lifecycle: Lifecycle,
         faults: FaultInjector,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
         self.profile = profile
@@ -62,8 +64,9 @@ class MockApp:
         self.lifecycle = lifecycle
         self.dispatcher = lifecycle.dispatcher
         self.faults = faults
-        self.services = Services(backend, lifecycle, config)
-        self.control = ControlApi(config, profile.name, backend, lifecycle, faults)
+        self.limiter = limiter or RateLimiter({}, backend.clock)
+        self.services = Services(backend, lifecycle, config, self.limiter)
+        self.control = ControlApi(config, profile.name, backend, lifecycle, faults, self.limiter)
         self.max_body_bytes = config.limits.max_body_bytes
 
     # --- ASGI ----------------------------------------------------------------------------
@@ -85,31 +88,36 @@ class MockApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        version = api_version(scope["headers"])
         try:
             request = await self._read(scope, receive)
+            request.version = version
             if request.path.startswith(PREFIX):
                 response = await self.control.handle(request)
             else:
                 response = await self._public(request)
         except MockError as exc:
-            response = self.render_error(exc)
+            response = self.render_error(exc, version)
         except Exception:  # a bug in the mock must still answer with the error body, never hang
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = self.render_error(MockError("internal error in the mock"))
+            response = self.render_error(MockError("internal error in the mock"), version)
         if isinstance(response, StreamingResponse) and response.chunks is not None:
             await _send_stream(send, receive, response, response.chunks)
         else:
             await _send(send, response)
 
-    def render_error(self, exc: MockError) -> Response:
-        """The one way an error becomes an answer: the profile's body, the error's headers."""
-        response = self.profile.renderer.error(exc)
+    def render_error(self, exc: MockError, version: str = DEFAULT_VERSION) -> Response:
+        """The one way an error becomes an answer: the body of the profile's renderer of the API
+        ``version`` asked for, the error's headers."""
+        response = self.profile.renderer_for(version).error(exc)
         response.headers.extend(exc.headers)
         return response
 
     async def _public(self, request: Request) -> Response:
         if self.faults.active:
             await self.faults.on_request()
+        # the key first: without one, an unknown path or method is 401 too (nothing is told about routes)
+        request.owner = self.backend.authenticate(request.headers.get("authorization"))
         matched = self.profile.match(request.path)
         if matched is None:
             raise NotFound(f"no such endpoint: {request.path}")
@@ -118,7 +126,6 @@ class MockApp:
         handler = methods.get(request.method)
         if handler is None:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
-        request.owner = self.backend.authenticate(request.headers.get("authorization"))
         return await handler(self.services, request)
 
     # --- reading the request -------------------------------------------------------------
@@ -167,7 +174,7 @@ def _refuse_repeated(raw_headers: list[tuple[bytes, bytes]]) -> None:
     seen: set[bytes] = set()
     for name, _ in raw_headers:
         if name in seen and name.decode("latin-1") in _SINGLE_HEADERS:
-            raise BadRequest(f"the {name.decode('latin-1')} header is sent more than once", code="invalid_header")
+            raise BadRequest(f"the {name.decode('latin-1')} header is sent more than once", reason="invalid_header")
         seen.add(name)
 
 
@@ -178,7 +185,7 @@ def _check_path(raw_path: bytes) -> None:
             raise ValueError
         unquote_to_bytes(text).decode("utf-8")
     except ValueError:  # UnicodeDecodeError included
-        raise BadRequest("the path is not valid percent-encoded UTF-8", code="invalid_path") from None
+        raise BadRequest("the path is not valid percent-encoded UTF-8", reason="invalid_path") from None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -192,21 +199,24 @@ def _parse_query(raw: bytes) -> dict[str, str]:
             raise ValueError
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
     except ValueError:  # UnicodeDecodeError included
-        raise BadRequest("the query string is not valid percent-encoded UTF-8", code="invalid_query") from None
+        raise BadRequest("the query string is not valid percent-encoded UTF-8", reason="invalid_query") from None
     query = dict(pairs)
     if len(query) != len(pairs):
         repeated = next(name for name, _ in pairs if sum(1 for n, _ in pairs if n == name) > 1)
-        raise BadRequest(f"query parameter {repeated} is given more than once", code="invalid_query")
+        raise BadRequest(f"query parameter {repeated} is given more than once", reason="invalid_query")
     return query
 
 
 # --- sending the answer --------------------------------------------------------------------
 async def _send(send: Send, response: Response) -> None:
-    headers = [
-        (b"content-type", response.content_type.encode()),
-        (b"content-length", str(len(response.body)).encode()),
-        *response.headers,
-    ]
+    if response.status == 204:  # no content: no Content-Type, and no Content-Length (RFC 9110 §8.6)
+        headers = list(response.headers)
+    else:
+        headers = [
+            (b"content-type", response.content_type.encode()),
+            (b"content-length", str(len(response.body)).encode()),
+            *response.headers,
+        ]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 
@@ -256,4 +266,6 @@ def create_app(
     if dispatcher is None:
         dispatcher = WebhookDispatcher(config.webhooks, faults, rng)
     lifecycle = Lifecycle(backend, dispatcher, profile.renderer.webhook)
-    return MockApp(config, profile, backend, lifecycle, faults)
+    documented: dict[str, int] = dict(spec.rule("rate-limits").params["per-minute"])
+    limiter = RateLimiter.scaled(documented, config.rate_limit_scale, config.rate_limits, backend.clock)
+    return MockApp(config, profile, backend, lifecycle, faults, limiter)

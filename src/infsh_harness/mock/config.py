@@ -9,9 +9,43 @@ from typing import Any
 
 from infsh_harness import defaults
 
-__all__ = ["NO_FAULTS", "PROFILES", "Faults", "MockConfig", "ServerLimits", "WebhookPolicy"]
+__all__ = [
+    "GENEROUS_RATE_SCALE",
+    "NO_FAULTS",
+    "PROFILES",
+    "RATE_LIMITED",
+    "SCOPES",
+    "Faults",
+    "MockConfig",
+    "ServerLimits",
+    "WebhookPolicy",
+    "parse_key_entry",
+]
 
 PROFILES: tuple[str, ...] = ("documented", "wire")
+# the operations the REST overview limits (rule rate-limits); the mock's default is generous
+RATE_LIMITED: tuple[str, ...] = ("runTask", "getTask")
+GENEROUS_RATE_SCALE = 100.0
+
+# the scopes the Sessions page names: reads need apps:read; runs, keepalives and ends apps:execute
+SCOPES: tuple[str, ...] = ("apps:read", "apps:execute")
+
+
+def parse_key_entry(entry: str) -> tuple[str, frozenset[str] | None]:
+    """``KEY`` -> ``(KEY, None)``: every scope; ``KEY=apps:read+apps:execute`` -> those scopes only
+    (``KEY=`` has none). An unknown scope is a ``ValueError`` naming it."""
+    key, eq, listed = entry.partition("=")
+    key = key.strip()
+    if not key:
+        raise ValueError(f"no key before '=' in {entry!r}")
+    if not eq:
+        return key, None
+    scopes = frozenset(s.strip() for s in listed.split("+") if s.strip())
+    unknown = sorted(scopes - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope {', '.join(unknown)} for a key (known: {', '.join(SCOPES)})")
+    return key, scopes
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -112,27 +146,40 @@ class ServerLimits:
 @dataclass(frozen=True)
 class MockConfig:
     profile: str = "documented"
-    # the keys the mock accepts: on the public API, and on the /_mock/ controls
+    # the keys the mock accepts: on the public API, and on the /_mock/ controls. An entry
+    # ``KEY=scope+scope`` gives the key those scopes only (``scopes``); a bare key has every scope.
     keys: tuple[str, ...] = field(default=defaults.MOCK_KEYS, repr=False)
+    scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)  # key -> its scopes
     timing: str = "fast"
     phase_ms: float | None = None
     max_wait_s: float = 60.0
     task_ttl_s: float = 3600.0
-    session_timeout_s: float = 300.0
+    session_timeout_s: float = 60.0  # the Sessions page's default idle timeout
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     faults: Faults = NO_FAULTS
     limits: ServerLimits = field(default_factory=ServerLimits)
     seed: int | None = None
     apps_file: str | None = None
+    # rate limits (documented profile): the pages' per-minute numbers times rate_limit_scale (1: the
+    # pages' own; the default is generous, so that load runs are not throttled unless asked), and an
+    # operation's own limit in rate_limits (runTask, getTask -> requests a minute, per key)
+    rate_limit_scale: float = GENEROUS_RATE_SCALE
+    rate_limits: Mapping[str, int] = field(default_factory=dict)
     # wire profile only; None takes the default from data/wire.yaml
     cancel_ms: float | None = None  # how long a cancel stays in flight (status Cancelling)
-    heartbeat_s: float | None = None  # interval of heartbeat lines on GET /tasks/{id}/stream
+    # interval of heartbeat lines on GET /tasks/{id}/stream (both profiles; None: the profile's default)
+    heartbeat_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r} (choose from {', '.join(PROFILES)})")
         if not self.keys:
             raise ValueError("at least one API key is needed")
+        if any("=" in k for k in self.keys):
+            entries = [parse_key_entry(k) for k in self.keys]
+            object.__setattr__(self, "keys", tuple(dict.fromkeys(k for k, _ in entries)))
+            limited = {k: scopes for k, scopes in entries if scopes is not None}
+            object.__setattr__(self, "scopes", {**self.scopes, **limited})
         object.__setattr__(self, "faults", self.faults.normalized())  # no faults: the shared value
         if self.max_wait_s <= 0 or self.task_ttl_s <= 0 or self.session_timeout_s <= 0:
             raise ValueError("max_wait_s, task_ttl_s and session_timeout_s must be positive")
@@ -142,3 +189,10 @@ class MockConfig:
             raise ValueError("cancel_ms must not be negative, and is only for the wire profile")
         if self.heartbeat_s is not None and self.heartbeat_s <= 0:
             raise ValueError("heartbeat_s must be positive")
+        if not (isinstance(self.rate_limit_scale, int | float) and 0 < self.rate_limit_scale < float("inf")):
+            raise ValueError(f"rate_limit_scale must be a positive number, not {self.rate_limit_scale!r}")
+        for operation, limit in self.rate_limits.items():
+            if operation not in RATE_LIMITED:
+                raise ValueError(f"no rate limit for {operation!r} (limited: {', '.join(RATE_LIMITED)})")
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"the rate limit of {operation} must be a whole number of at least 1, not {limit!r}")

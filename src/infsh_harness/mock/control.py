@@ -1,4 +1,5 @@
-"""The ``/_mock/`` control API: reset, faults, timing, webhook attempts, stats. Not part of the spec.
+"""The ``/_mock/`` control API: reset (tasks, sessions, rate-limit windows, faults, timing), faults,
+timing, webhook attempts, stats. Not part of the spec.
 
 Every control request needs ``Authorization: Bearer <key>`` with a key the mock accepts (one of
 ``MockConfig.keys``, ``INFSH_MOCK_KEYS`` on the command line): the controls are exactly as open as
@@ -17,6 +18,7 @@ from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend
 from infsh_harness.mock.profiles.profile import read_json_object
+from infsh_harness.mock.ratelimit import RateLimiter
 
 __all__ = ["PREFIX", "ControlApi"]
 
@@ -32,8 +34,15 @@ def _number(value: Any, name: str) -> float:
 
 class ControlApi:
     def __init__(
-        self, config: MockConfig, profile: str, backend: MockBackend, lifecycle: Lifecycle, faults: FaultInjector
+        self,
+        config: MockConfig,
+        profile: str,
+        backend: MockBackend,
+        lifecycle: Lifecycle,
+        faults: FaultInjector,
+        limiter: RateLimiter,
     ) -> None:
+        self.limiter = limiter
         self.config = config
         self.profile = profile
         self.backend = backend
@@ -59,6 +68,7 @@ class ControlApi:
     async def reset(self, request: Request) -> Response:
         self.lifecycle.reset()
         self.backend.reset()
+        self.limiter.reset()
         self.lifecycle.dispatcher.attempts.clear()
         self.faults.reset()
         self.backend.set_timing(self.config.timing, self.config.phase_ms)

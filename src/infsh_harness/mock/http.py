@@ -22,6 +22,7 @@ class Request:
     headers: Mapping[str, str] = field(repr=False)  # Authorization holds a key: never in a repr
     body: bytes = field(default=b"", repr=False)
     owner: str = field(default="", repr=False)  # the key the request acts as, once authenticated
+    version: str = "1"  # the API version asked for (``profiles.profile.api_version``)
 
 
 @dataclass

@@ -6,7 +6,8 @@ connection for ever), no limit on their size with httptools, and answers its own
 plain text. ``GuardedProtocol`` is uvicorn's httptools protocol (``uvicorn.Config(http=...)``) with
 those added: a connection over ``max_connections`` gets 503, headers not complete within
 ``header_timeout_s`` get 408, more than ``max_header_bytes`` of request line and headers get 431,
-unparseable HTTP gets 400 — each with the profile's error body, then the connection is closed.
+unparseable HTTP gets 400 — each with the profile's error body (in the API version the headers read
+so far ask for; version 1 before them), then the connection is closed.
 
 The header timeout costs no timer per request: a connection notes when its current request's first
 byte came (``_headers_since``), and one sweep per server, every quarter of the timeout while
@@ -25,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from infsh_harness.mock.config import ServerLimits
 from infsh_harness.mock.errors import BadRequest, HeadersTooLarge, MockError, Overloaded, RequestTimeout
 from infsh_harness.mock.http import Response
+from infsh_harness.mock.profiles.profile import api_version
 
 __all__ = ["GuardedProtocol", "guarded_protocol"]
 
@@ -41,7 +43,7 @@ def _wire_bytes(response: Response) -> bytes:
 
 
 class ErrorRendering(Protocol):
-    def render_error(self, exc: MockError) -> Response: ...
+    def render_error(self, exc: MockError, version: str = ...) -> Response: ...
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -107,7 +109,7 @@ class GuardedProtocol(HttpToolsProtocol):
             super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", code="invalid_http"))
+        self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", reason="invalid_http"))
 
     def _begin_headers(self) -> None:
         self._header_bytes = 0
@@ -134,9 +136,12 @@ class GuardedProtocol(HttpToolsProtocol):
             self._arm_sweep()
 
     def _refuse(self, exc: MockError) -> None:
+        """Answer ``exc`` in the API version the request's headers ask for, as far as they were
+        read (version 1 before any), and close the connection."""
         self._end_headers()
         if not self.transport.is_closing():
-            self.transport.write(_wire_bytes(self.errors.render_error(exc)))
+            version = api_version(self.headers or ())
+            self.transport.write(_wire_bytes(self.errors.render_error(exc, version)))
             self.transport.close()
 
 

@@ -29,13 +29,16 @@ from typing import Any, Protocol
 from infsh_harness.mock.apps import AppCatalog, AppDef
 from infsh_harness.mock.config import MockConfig
 from infsh_harness.mock.errors import (
-    BadRequest,
-    Conflict,
+    AppMismatch,
+    Forbidden,
     InvalidRequest,
     NotFound,
     SessionEnded,
     SessionExpired,
+    SessionNotFound,
     Unauthorized,
+    VersionMismatch,
+    WorkerLeased,
 )
 
 __all__ = [
@@ -47,10 +50,12 @@ __all__ = [
     "FakeClock",
     "MockBackend",
     "ModelOptions",
+    "LATEST",
     "Session",
     "SystemClock",
     "Task",
     "TaskView",
+    "split_app",
 ]
 
 COMPLETED, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
@@ -84,7 +89,9 @@ class ModelOptions:
     id_factory: Callable[[str], str] | None = field(default=None, compare=False)
     # how long a cancel stays in flight (CANCELLING) before the task is CANCELLED
     cancel_s: float = 0.0
-    # production's session rules: another app's session -> 400, a busy session -> 409
+    # production's session rules: another app -> 400, a busy session -> 409, versions not pinned;
+    # False (the Sessions page's): another app -> 400 APP_MISMATCH, another version -> 400
+    # VERSION_MISMATCH, and a session's worker is busy only for other sessions (409 WORKER_LEASED)
     strict_sessions: bool = False
 
 
@@ -185,21 +192,45 @@ class TaskView:
         return self.status in TERMINAL
 
 
+# the version a session pins when its first run names none (``infsh/echo`` rather than ``infsh/echo@1``)
+LATEST = "latest"
+
+
+def split_app(app: str) -> tuple[str, str | None]:
+    """``namespace/name@version`` -> ``("namespace/name", "version")``; no ``@``: version ``None``."""
+    name, at, version = app.partition("@")
+    return name, (version if at else None)
+
+
 @dataclass
 class Session:
     id: str
     owner: str = field(repr=False)  # the key it belongs to: never in a repr
-    app: str
+    app: str  # the app as the first run named it
     timeout_s: float
-    last_active: float
+    last_active: float  # the session idles out ``timeout_s`` after this
     ended: bool = False
     created_at: float = 0.0
     ended_at: float | None = None
     task_id: str | None = None  # the session's latest task
     calls: int = 0
+    worker_id: str | None = None  # the worker it leases; None once the lease is released
 
     def expired(self, now: float) -> bool:
         return now - self.last_active > self.timeout_s
+
+    @property
+    def app_id(self) -> str:
+        return split_app(self.app)[0]
+
+    @property
+    def version(self) -> str:
+        """The app version the session pinned: the first run's, or ``latest``."""
+        return split_app(self.app)[1] or LATEST
+
+    @property
+    def app_version_id(self) -> str:
+        return f"{self.app_id}@{self.version}"
 
     @property
     def expires_at(self) -> float:
@@ -234,6 +265,7 @@ class MockBackend:
         self.phase_ms = config.phase_ms
         self.tasks: dict[str, Task] = {}
         self.sessions: dict[str, Session] = {}
+        self.leases: dict[str, str] = {}  # worker id -> the session leasing it (maybe ended or expired since)
         self._expiry: deque[tuple[float, str]] = deque()
         self._sessions_floor = 0  # sessions kept before the next sweep of expired ones
         self.options = options or ModelOptions()
@@ -242,6 +274,7 @@ class MockBackend:
     def reset(self) -> None:
         self.tasks.clear()
         self.sessions.clear()
+        self.leases.clear()
         self._expiry.clear()
         self._sessions_floor = 0
 
@@ -276,6 +309,12 @@ class MockBackend:
             raise Unauthorized("invalid API key")
         return key
 
+    def authorize(self, owner: str, scope: str) -> None:
+        """403 ``forbidden`` unless the key has ``scope`` (a key configured without scopes has all)."""
+        scopes = self.config.scopes.get(owner)
+        if scopes is not None and scope not in scopes:
+            raise Forbidden(f"this key lacks the {scope} scope")
+
     # --- tasks ---------------------------------------------------------------------------
     def create_task(self, owner: str, request: Mapping[str, Any]) -> Task:
         """Create a task from a run request already valid against the spec's ``RunRequest``."""
@@ -284,7 +323,7 @@ class MockBackend:
         app_name: str = request["app"]
         app = self.catalog.find(app_name)
         if app is None:
-            raise NotFound(f"app not found: {app_name}", code="app_not_found")
+            raise NotFound(f"app not found: {app_name}", reason="app_not_found")
         session = self._session_for(owner, app_name, request, now)
         task_id = self._new_id("task_")
         input_ = dict(request["input"])
@@ -344,7 +383,7 @@ class MockBackend:
     def get_task(self, owner: str, task_id: str) -> Task:
         task = self.tasks.get(task_id)
         if task is None or task.owner != owner:
-            raise NotFound(f"task not found: {task_id}", code="task_not_found")
+            raise NotFound(f"task not found: {task_id}", reason="task_not_found")
         return task
 
     def view(self, task: Task) -> TaskView:
@@ -427,63 +466,102 @@ class MockBackend:
         timeout = request.get("session_timeout")
         if timeout is not None and name != "new":
             raise InvalidRequest('session_timeout is only allowed with session: "new"')
+        workers: list[str] = request.get("workers") or []
         if name is None:
+            self._check_workers_free(workers, None, now)
             return None
         if name == "new":
+            self._check_workers_free(workers, None, now)
+            session_id = self._new_id("sess_")
             created = Session(
-                self._new_id("sess_"),
+                session_id,
                 owner,
                 app,
                 float(timeout) if timeout is not None else self.config.session_timeout_s,
                 now,
                 created_at=now,
+                worker_id=workers[0] if workers else "worker_" + session_id.removeprefix("sess_"),
             )
             _untrack(created)  # acyclic too
             self.sessions[created.id] = created
+            self.leases[str(created.worker_id)] = created.id
             return created
-        session = self.sessions.get(name)
-        if session is None or session.owner != owner:
-            raise NotFound(f"session not found: {name}", code="session_not_found")
-        if session.ended:
-            raise SessionEnded(f"session ended: {name}")
-        if session.expired(now):
-            raise SessionExpired(f"session expired: {name}")
+        session = self._live_session(owner, name, now)
+        self._check_workers_free(workers, session, now)
         if self.options.strict_sessions:
             self._check_session_free(session, app, now)
+        else:
+            self._check_session_app(session, app)
         session.last_active = now
         return session
 
-    def _check_session_free(self, session: Session, app: str, now: float) -> None:
-        if app.split("@", 1)[0] != session.app.split("@", 1)[0]:
-            raise BadRequest(f"session {session.id} belongs to app {session.app}", code="app_mismatch")
-        previous = self.tasks.get(session.task_id) if session.task_id else None
-        if previous is not None and self.terminal_at(previous) > now:
-            raise Conflict(f"session {session.id} is busy with task {previous.id}", code="worker_leased")
-
-    def get_session(self, owner: str, session_id: str) -> Session:
-        session = self.sessions.get(session_id)
-        if session is None or session.owner != owner:
-            raise NotFound(f"session not found: {session_id}", code="session_not_found")
-        return session
-
-    def keepalive_session(self, owner: str, session_id: str) -> Session:
-        """Restart an active session's idle timer; an ended or expired one is 410."""
+    def _live_session(self, owner: str, session_id: str, now: float) -> Session:
+        """The key's session, neither ended (410 SESSION_ENDED) nor expired (410 SESSION_EXPIRED)."""
         session = self.get_session(owner, session_id)
-        now = self.clock.now()
         if session.ended:
             raise SessionEnded(f"session ended: {session_id}")
         if session.expired(now):
             raise SessionExpired(f"session expired: {session_id}")
+        return session
+
+    def _check_session_free(self, session: Session, app: str, now: float) -> None:
+        if split_app(app)[0] != session.app_id:
+            raise AppMismatch(f"session {session.id} belongs to app {session.app}")
+        previous = self.tasks.get(session.task_id) if session.task_id else None
+        if previous is not None and self.terminal_at(previous) > now:
+            raise WorkerLeased(f"session {session.id} is busy with task {previous.id}")
+
+    def _check_session_app(self, session: Session, app: str) -> None:
+        """The Sessions page: a session "must match app and version"; naming no version is the pinned one."""
+        name, version = split_app(app)
+        if name != session.app_id:
+            raise AppMismatch(f"session {session.id} belongs to app {session.app_id}, not {name}")
+        if version is not None and version != session.version:
+            raise VersionMismatch(f"session {session.id} pinned {session.app_version_id}, not {app}")
+
+    def holder(self, worker_id: str, now: float) -> Session | None:
+        """The active session leasing ``worker_id``, if any."""
+        session = self.sessions.get(self.leases.get(worker_id, ""))
+        if session is None or session.worker_id != worker_id or session.state(now) != "active":
+            return None
+        return session
+
+    def _check_workers_free(self, workers: list[str], mine: Session | None, now: float) -> None:
+        """A run naming a worker another active session leases gets 409 WORKER_LEASED."""
+        for worker in workers:
+            holder = self.holder(worker, now)
+            if holder is not None and holder is not mine:
+                raise WorkerLeased(f"worker {worker} is bound to another session")
+
+    def list_sessions(self, owner: str) -> list[Session]:
+        """The key's active sessions, oldest first."""
+        now = self.clock.now()
+        return [s for s in self.sessions.values() if s.owner == owner and s.state(now) == "active"]
+
+    def get_session(self, owner: str, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None or session.owner != owner:
+            raise SessionNotFound(f"session not found: {session_id}")
+        return session
+
+    def keepalive_session(self, owner: str, session_id: str) -> Session:
+        """Restart an active session's idle timer (no run); an ended or expired one is 410."""
+        now = self.clock.now()
+        session = self._live_session(owner, session_id, now)
         session.last_active = max(session.last_active, now)
         return session
 
     def end_session(self, owner: str, session_id: str) -> Session:
-        """End a session (idempotent: ending an ended or expired session changes nothing)."""
+        """End a session and release its worker (idempotent: ending an ended or expired session
+        changes nothing but the release)."""
         session = self.get_session(owner, session_id)
         now = self.clock.now()
         if session.state(now) == "active":
             session.ended = True
             session.ended_at = now
+        if session.worker_id is not None and self.leases.get(session.worker_id) == session.id:
+            del self.leases[session.worker_id]
+        session.worker_id = None
         return session
 
     # --- memory bound --------------------------------------------------------------------
@@ -496,5 +574,6 @@ class MockBackend:
             budget -= 1
         if len(self.sessions) > max(4 * len(self.tasks) + 64, self._sessions_floor):
             self.sessions = {k: s for k, s in self.sessions.items() if not s.expired(now)}
+            self.leases = {w: sid for w, sid in self.leases.items() if sid in self.sessions}
             # scan again only once the live sessions have doubled: amortised O(1) per create
             self._sessions_floor = 2 * len(self.sessions)

@@ -21,6 +21,7 @@ import dataclasses
 import json
 import os
 import random
+import secrets
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -98,6 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: part of the full suite only")
     config.addinivalue_line("markers", "rate_limit_probe: may use up the target's rate limits (runs after all others)")
     settings = settings_from(config, plugin.option_prefix(config))
+    if settings.base_url is None and not settings.api_key_read:
+        # the embedded mock is ours: it gets a read-only key of its own, so rule session-scopes is checked
+        settings = dataclasses.replace(settings, api_key_read=f"inf_contract_read_{secrets.token_hex(8)}")
     config.stash[SETTINGS] = settings
     config.stash[OUTCOMES] = {}
     config.stash[ST_RESULT] = None
@@ -344,7 +348,8 @@ def target_url(settings: SuiteSettings) -> Iterator[str]:
     from infsh_harness.mock.server import MockServer
 
     keys = tuple(k for k in (settings.api_key, settings.api_key_2) if k)
-    server = MockServer(MockConfig(keys=keys, seed=settings.seed))
+    read_only = (f"{settings.api_key_read}=apps:read",) if settings.api_key_read else ()
+    server = MockServer(MockConfig(keys=(*keys, *read_only), seed=settings.seed))
     url = server.start()
     try:
         yield url

@@ -56,7 +56,8 @@ log = logging.getLogger("infsh_harness.load")
 SPEC = load_spec()
 CHECKS = ResponseChecks(SPEC)
 API_KEY = defaults.api_keys(os.environ)[0]
-CALLS = CallBuilder(SPEC, api_key=API_KEY)  # every request's method, path and headers
+# every request's method, path and headers; version 2 (bare objects), as the official clients send
+CALLS = CallBuilder(SPEC, api_key=API_KEY, api_version="2")
 REDACTED = "[REDACTED]"
 MONITOR = GeneratorMonitor("closed")  # this process' CPU and schedules (scenarios/monitor.py)
 

@@ -1,8 +1,28 @@
 """The ``documented`` profile: ``openapi/tasks.yaml`` served exactly.
 
-Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``;
-the request validated against the spec's ``RunRequest``; the shapes of ``Task``, ``CancelResult``,
-``WebhookPayload`` and ``Error``, with status numbers read from the spec's ``TaskStatus``.
+Routes ``POST /run`` (``?wait=``, waiting by default), ``GET /tasks/{id}``, ``POST /tasks/{id}/cancel``,
+``GET /tasks/{id}/stream`` (Server-Sent Events), ``GET /sessions``, ``GET|DELETE /sessions/{id}``,
+``POST /sessions/{id}/keepalive``; the run request validated against the spec's ``RunRequest``; the
+shapes of ``Task``, ``CancelResult``, ``Session``, ``TaskUpdate`` and ``WebhookPayload``, with
+status numbers read from the spec's ``TaskStatus``.
+
+Sessions (the Sessions page): a key's scopes (``MockConfig.scopes``) gate the endpoints — reads need
+``apps:read``, a run, a keepalive and an end ``apps:execute`` (403 ``forbidden``); the model holds
+the rest (sliding expiry, the worker lease, the pinned app and version, the 404 and 410 errors).
+
+The stream (the Streaming page): ``update`` events with the spec's ``TaskUpdate``, one per status
+the task reaches, in order; ``error`` when it failed; then ``done``. The n-th event has id
+``evt_n``: a client resuming with ``Last-Event-ID`` (or ``?last_event_id=``) gets the events after
+it only. Bounded by ``max_wait_s``, with a heartbeat comment on a quiet stream.
+
+Rate limits (the REST overview): runs and task reads count against the key's one-minute window
+(``mock/ratelimit.py``); their answers carry ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``.
+
+Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
+version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
+error as ``Error``; version 2 (``X-API-Version: 2``) answers the bare object and RFC 9457
+``application/problem+json`` errors (``Problem``). The webhook payload is bare in both (rule
+``webhook-unversioned``).
 """
 
 from __future__ import annotations
@@ -10,17 +30,48 @@ from __future__ import annotations
 import functools
 import math
 import random
+import re
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
-from infsh_harness.mock.config import MockConfig
+import orjson
+
+from infsh_harness.mock.config import SCOPES, MockConfig
 from infsh_harness.mock.errors import MockError
-from infsh_harness.mock.http import Request, Response
-from infsh_harness.mock.models import CANCELLED, ModelOptions, Task, TaskView
-from infsh_harness.mock.profiles.profile import Handler, Profile, RunValidator, Services, parse_bool
+from infsh_harness.mock.http import Request, Response, StreamingResponse
+from infsh_harness.mock.models import CANCELLED, FAILED, ModelOptions, Session, Task, TaskView
+from infsh_harness.mock.profiles.profile import (
+    DEFAULT_VERSION,
+    Handler,
+    Profile,
+    RunValidator,
+    Services,
+    parse_bool,
+)
+from infsh_harness.mock.ratelimit import with_quota
+from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
-__all__ = ["DocumentedRenderer", "DocumentedRoutes", "build", "iso_ms", "match"]
+__all__ = [
+    "PROBLEM_JSON",
+    "PROBLEM_TYPE_BASE",
+    "DocumentedRenderer",
+    "DocumentedRendererV2",
+    "DocumentedRoutes",
+    "build",
+    "iso_ms",
+    "match",
+]
+
+PROBLEM_JSON = "application/problem+json"
+SSE = "text/event-stream"
+HEARTBEAT_S = 15.0  # a comment line this often on a quiet stream (MockConfig.heartbeat_s overrides)
+_EVENT_ID = re.compile(r"evt_([0-9]{1,9})")
+READ, EXECUTE = SCOPES  # what the Sessions page's endpoints need (rule session-scopes), and a run
+# the REST overview's example type, ``https://api.inference.sh/errors/unauthorized``, minus the code
+PROBLEM_TYPE_BASE = "https://api.inference.sh/errors/"
 
 
 def iso_ms(epoch: float) -> str:
@@ -34,6 +85,11 @@ def iso_ms(epoch: float) -> str:
     if micros >= 1_000_000:
         second, micros = second + 1, micros - 1_000_000
     return f"{_iso_second(second)}.{micros // 1000:03d}Z"
+
+
+def iso_us(epoch: float) -> str:
+    """``2024-01-15T10:30:00.123456Z``."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -74,57 +130,231 @@ class DocumentedRenderer:
             "updated_at": iso_ms(view.updated_at),
         }
 
+    def session(self, session: Session, now: float) -> dict[str, Any]:
+        """The Sessions page's session object (``Session``); its timestamps to the microsecond, so
+        that a keepalive right after a read shows a later ``expires_at``."""
+        timeout = session.timeout_s
+        return {
+            "id": session.id,
+            "app_id": session.app_id,
+            "app_version_id": session.app_version_id,
+            "worker_id": session.worker_id,
+            "status": session.state(now),
+            "expires_at": iso_us(session.expires_at),
+            "idle_timeout": int(timeout) if timeout == int(timeout) else timeout,
+            "call_count": session.calls,
+            "task_id": session.task_id,
+        }
+
+    def update(self, view: TaskView, varname: str) -> dict[str, Any]:
+        """A stream's ``update`` data (``TaskUpdate``): the task at status ``varname``, with its
+        output or error once that is its final status."""
+        data: dict[str, Any] = {"id": view.task.id, "status": self.codes[varname]}
+        if view.terminal and varname == view.status:
+            data["output"] = view.output
+            data["error"] = view.error
+        return data
+
+    def ok(self, data: Any, status: int = 200) -> Response:
+        """Version 1's success: ``{"success": true, "status": 200, "data": …}``."""
+        return Response.json(status, {"success": True, "status": status, "data": data})
+
     def error(self, exc: MockError) -> Response:
-        return Response.json(exc.status_code, {"error": exc.message, "code": exc.code})
+        """Version 1's error: ``{"success": false, "status", "error": {"code", "message"}}``."""
+        body = {"success": False, "status": exc.status_code, "error": {"code": exc.code, "message": _message(exc)}}
+        return Response.json(exc.status_code, body)
+
+
+class DocumentedRendererV2(DocumentedRenderer):
+    """Version 2 (``X-API-Version: 2``): the bare object, and RFC 9457 problem details for errors."""
+
+    def ok(self, data: Any, status: int = 200) -> Response:
+        return Response.json(status, data)
+
+    def error(self, exc: MockError) -> Response:
+        body = {
+            "type": PROBLEM_TYPE_BASE + exc.code,
+            "title": _title(exc.status_code),
+            "status": exc.status_code,
+            "detail": _message(exc),
+        }
+        return Response(exc.status_code, orjson.dumps(body), PROBLEM_JSON)
+
+
+def _event(name: str, n: int, data: Mapping[str, Any]) -> bytes:
+    """One Server-Sent Event; ``n`` its number in the task's stream (0: no id, not resumable)."""
+    ident = b"id: evt_%d\n" % n if n else b""
+    return b"event: " + name.encode() + b"\n" + ident + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _resume_after(request: Request) -> int:
+    """The number of the last event a resuming client saw (``Last-Event-ID``, else
+    ``last_event_id``); 0 for none, or an id this mock never gave (the stream starts over)."""
+    last = request.headers.get("last-event-id") or request.query.get("last_event_id") or ""
+    matched = _EVENT_ID.fullmatch(last.strip())
+    return int(matched.group(1)) if matched else 0
+
+
+def _message(exc: MockError) -> str:
+    """The message, with the error's finer reason where the code alone does not say it."""
+    if exc.reason == exc.code.lower():
+        return exc.message
+    return f"{exc.message} ({exc.reason})"
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+_ROUTES = {  # (collection, what follows the id) -> route name
+    ("tasks", None): "task",
+    ("tasks", "cancel"): "cancel",
+    ("tasks", "stream"): "stream",
+    ("sessions", None): "session",
+    ("sessions", "keepalive"): "keepalive",
+}
 
 
 def match(path: str) -> tuple[str, dict[str, str]] | None:
     if path == "/run":
         return "run", {}
-    if path.startswith("/tasks/"):
-        rest = path[7:]
-        if rest.endswith("/cancel"):
-            task_id = rest[:-7]
-            if task_id and "/" not in task_id:
-                return "cancel", {"id": task_id}
-        elif rest and "/" not in rest:
-            return "task", {"id": rest}
-    return None
+    if path == "/sessions":
+        return "sessions", {}
+    parts = path.split("/")
+    if len(parts) not in (3, 4) or parts[0] or not parts[2]:
+        return None
+    route = _ROUTES.get((parts[1], parts[3] if len(parts) == 4 else None))
+    return (route, {"id": parts[2]}) if route else None
 
 
 class DocumentedRoutes:
-    def __init__(self, renderer: DocumentedRenderer, validate_run: RunValidator) -> None:
-        self.renderer = renderer
+    def __init__(self, renderers: Mapping[str, DocumentedRenderer], validate_run: RunValidator) -> None:
+        self.renderers = renderers  # API version -> its renderer; "1" is the default
         self.validate_run = validate_run
 
+    def out(self, request: Request) -> DocumentedRenderer:
+        """The renderer of the version the request asks for."""
+        return self.renderers.get(request.version) or self.renderers[DEFAULT_VERSION]
+
     def table(self) -> dict[str, dict[str, Handler]]:
-        return {"run": {"POST": self.run}, "task": {"GET": self.get_task}, "cancel": {"POST": self.cancel}}
+        return {
+            "run": {"POST": self.limited("runTask", self.run)},
+            "task": {"GET": self.limited("getTask", self.get_task)},
+            "cancel": {"POST": self.cancel},
+            "stream": {"GET": self.stream},
+            "sessions": {"GET": self.list_sessions},
+            "session": {"GET": self.get_session, "DELETE": self.end_session},
+            "keepalive": {"POST": self.keepalive},
+        }
+
+    @staticmethod
+    def limited(operation: str, handler: Handler) -> Handler:
+        """``handler`` counted against the key's rate limit of ``operation`` (rules ``rate-limits``,
+        ``rate-limit-headers``): its answer, error or not, carries the quota's headers; over the
+        limit, 429 ``rate_limited`` with them and ``Retry-After``."""
+
+        async def counted(mock: Services, request: Request) -> Response:
+            if not mock.limiter.limited(operation):
+                return await handler(mock, request)
+            quota = mock.limiter.take(request.owner, operation)
+            try:
+                response = await handler(mock, request)
+            except MockError as exc:
+                raise with_quota(exc, quota) from None
+            response.headers.extend(quota.headers)
+            return response
+
+        return counted
 
     async def run(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
         wait = parse_bool(request.query, "wait", default=True)
         task = mock.lifecycle.start(request.owner, self.validate_run(request.body))
         view = await mock.lifecycle.await_terminal(task, mock.config.max_wait_s) if wait else mock.backend.view(task)
-        return Response.json(200, self.renderer.task(view))
+        out = self.out(request)
+        return out.ok(out.task(view))
 
     @staticmethod
     def _task(mock: Services, request: Request) -> Task:
         return mock.backend.get_task(request.owner, request.params["id"])
 
     async def get_task(self, mock: Services, request: Request) -> Response:
-        return Response.json(200, self.renderer.task(mock.backend.view(self._task(mock, request))))
+        out = self.out(request)
+        return out.ok(out.task(mock.backend.view(self._task(mock, request))))
 
     async def cancel(self, mock: Services, request: Request) -> Response:
-        return Response.json(200, self.renderer.cancel(mock.lifecycle.cancel(self._task(mock, request))))
+        out = self.out(request)
+        return out.ok(out.cancel(mock.lifecycle.cancel(self._task(mock, request))))
+
+    # --- the stream (the Streaming page) -------------------------------------------------
+    async def stream(self, mock: Services, request: Request) -> Response:
+        task = self._task(mock, request)
+        after = _resume_after(request)
+        heartbeat_s = mock.config.heartbeat_s or HEARTBEAT_S
+        return StreamingResponse(200, content_type=SSE, chunks=self._events(mock, task, after, heartbeat_s))
+
+    async def _events(self, mock: Services, task: Task, after: int, heartbeat_s: float) -> AsyncGenerator[bytes, None]:
+        """``update`` for each status the task reaches (the n-th with id ``evt_n``), ``error`` if it
+        failed, then ``done``; only the events after ``after``. A stream that runs out of time (or
+        meets a shutdown) before the task is terminal ends with ``error``, and without ``done``."""
+        out = self.renderers[DEFAULT_VERSION]  # event data are bare in both versions
+        sent = 0
+        async for progress in follow(mock, task, heartbeat_s):
+            if progress is None:
+                yield b": heartbeat\n\n"  # a comment: every EventSource skips it
+                continue
+            view, history = progress.view, progress.history
+            for n in range(sent + 1, len(history) + 1):
+                if n > after:
+                    yield _event("update", n, out.update(view, history[n - 1][0]))
+            sent = len(history)
+            if view.terminal:
+                n = sent + 1
+                if view.status == FAILED:
+                    if n > after:
+                        yield _event("error", n, {"id": task.id, "error": view.error or "the task failed"})
+                    n += 1
+                if n > after:
+                    yield _event("done", n, {})
+                return
+        yield _event("error", 0, {"id": task.id, "error": "the stream ended before the task did; read it again"})
+
+    # --- sessions (the Sessions page) ----------------------------------------------------
+    async def list_sessions(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, READ)
+        out, now = self.out(request), mock.backend.clock.now()
+        return out.ok([out.session(s, now) for s in mock.backend.list_sessions(request.owner)])
+
+    async def get_session(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, READ)
+        session = mock.backend.get_session(request.owner, request.params["id"])
+        out = self.out(request)
+        return out.ok(out.session(session, mock.backend.clock.now()))
+
+    async def keepalive(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
+        session = mock.backend.keepalive_session(request.owner, request.params["id"])
+        out = self.out(request)
+        return out.ok(out.session(session, mock.backend.clock.now()))
+
+    async def end_session(self, mock: Services, request: Request) -> Response:
+        mock.backend.authorize(request.owner, EXECUTE)
+        mock.backend.end_session(request.owner, request.params["id"])
+        return Response(204)
 
 
 def build(spec: Spec, config: MockConfig, rng: random.Random) -> Profile:
-    renderer = DocumentedRenderer(spec)
+    renderers = {DEFAULT_VERSION: DocumentedRenderer(spec), "2": DocumentedRendererV2(spec)}
     validate_run = RunValidator(spec.schema("RunRequest"))
     return Profile(
         name="documented",
         match=match,
-        routes=DocumentedRoutes(renderer, validate_run).table(),
-        renderer=renderer,
+        routes=DocumentedRoutes(renderers, validate_run).table(),
+        renderer=renderers[DEFAULT_VERSION],
         validate_run=validate_run,
         model=ModelOptions(),
+        versions=renderers,
     )

@@ -7,13 +7,15 @@ the lifecycle) and render; no business rule lives in them.
 
 A new profile is a module beside ``documented.py`` and ``wire.py`` with a ``build(spec, config, rng)``
 returning a ``Profile``, listed in ``profiles/__init__.py``. A second API version of a profile is a
-second renderer its handlers choose by the request's version header.
+second renderer, named in ``versions`` by the value of its ``X-API-Version``: the request's
+``version`` (``api_version``) chooses it, for its handlers' answers and for its errors alike; any
+other value, or none, gets ``renderer`` (the documented profile: version 1, the default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jsonschema_rs
@@ -24,8 +26,10 @@ from infsh_harness.mock.errors import BadRequest, InvalidRequest, MockError
 from infsh_harness.mock.http import Request, Response
 from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend, ModelOptions, TaskView
+from infsh_harness.mock.ratelimit import RateLimiter
 
 __all__ = [
+    "DEFAULT_VERSION",
     "MAX_JSON_DEPTH",
     "Handler",
     "Matcher",
@@ -33,6 +37,7 @@ __all__ = [
     "Renderer",
     "RunValidator",
     "Services",
+    "api_version",
     "parse_bool",
     "read_json_object",
 ]
@@ -41,6 +46,18 @@ __all__ = [
 # rendering adds at most a few levels to the input it echoes, and orjson writes up to 254: a task
 # made from an accepted request can always be answered and its webhook always sent.
 MAX_JSON_DEPTH = 64
+DEFAULT_VERSION = "1"
+_VERSION_HEADER = b"x-api-version"
+
+
+def api_version(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The API version a request asks for: ``"2"`` with ``X-API-Version: 2``, else ``"1"``, the
+    default (the REST overview names no other value). Read from the raw headers, so that an error
+    found while reading the rest of the request is answered in the version asked for too."""
+    for name, value in raw_headers:
+        if name.lower() == _VERSION_HEADER and value.strip() == b"2":
+            return "2"
+    return DEFAULT_VERSION
 
 
 class Renderer(Protocol):
@@ -52,11 +69,13 @@ class Renderer(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """What a route handler may use: the model, the lifecycle around it, the configuration."""
+    """What a route handler may use: the model, the lifecycle around it, the configuration, the
+    rate limits."""
 
     backend: MockBackend
     lifecycle: Lifecycle
     config: MockConfig
+    limiter: RateLimiter
 
 
 Handler = Callable[[Services, Request], Awaitable[Response]]
@@ -72,6 +91,11 @@ class Profile:
     renderer: Renderer
     validate_run: Callable[[bytes], dict[str, Any]]  # a run body -> the accepted request, or a MockError
     model: ModelOptions
+    # X-API-Version value -> its renderer; any other value (or none) gets ``renderer``
+    versions: Mapping[str, Renderer] = field(default_factory=dict)
+
+    def renderer_for(self, version: str) -> Renderer:
+        return self.versions.get(version, self.renderer)
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -87,7 +111,7 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 def read_json_object(body: bytes, what: str = "request body", max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
     """``body`` as a JSON object (UTF-8, at most ``max_depth`` levels deep), or ``BadRequest``."""
-    too_deep = BadRequest(f"{what} is nested deeper than {max_depth} levels", code="body_too_deep")
+    too_deep = BadRequest(f"{what} is nested deeper than {max_depth} levels", reason="body_too_deep")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -95,7 +119,7 @@ def read_json_object(body: bytes, what: str = "request body", max_depth: int = M
             raise too_deep from None
         raise BadRequest(f"{what} is not valid JSON (UTF-8)") from None
     if not isinstance(data, dict):
-        raise BadRequest(f"{what} must be a JSON object", code="invalid_body")
+        raise BadRequest(f"{what} must be a JSON object", reason="invalid_body")
     # a body cannot be deeper than its brackets are many: the walk runs only for bodies that might be
     if body.count(b"{") + body.count(b"[") > max_depth and _too_deep(data, max_depth):
         raise too_deep

@@ -14,7 +14,6 @@ Routes (``docs/profiles.md`` lists every difference from the documented profile,
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from infsh_harness.mock.http import Request, Response, StreamingResponse
 from infsh_harness.mock.models import ModelOptions, Task
 from infsh_harness.mock.profiles.profile import Handler, Profile, RunValidator, Services
 from infsh_harness.mock.profiles.wire_render import WireData, WireIds, WireRenderer, load_wire
+from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
 __all__ = ["WireRoutes", "build", "match", "wants_sse"]
@@ -114,32 +114,21 @@ class WireRoutes:
 
         Open at most ``max_wait_s``; a client whose stream ends without a final state asks
         ``GET /tasks/{id}`` (both official clients do)."""
-        backend, clock, lifecycle = mock.backend, mock.backend.clock, mock.lifecycle
-        deadline = time.monotonic() + mock.config.max_wait_s
-        view = backend.view(task)
-        sent = len(backend.history(task))
-        yield frame(self.renderer.full(view, backend.history(task)))
-        next_beat = time.monotonic() + self.heartbeat_s
-        while not view.terminal and not lifecycle.closing:
-            now_m = time.monotonic()
-            if now_m >= deadline:
-                return
-            if now_m >= next_beat:
+        sent: int | None = None
+        async for progress in follow(mock, task, self.heartbeat_s):
+            if progress is None:
                 yield frame({"type": "heartbeat"})
-                next_beat = now_m + self.heartbeat_s
-            wake = min(next_beat, deadline) - now_m
-            change = backend.next_change_at(task)
-            if change is not None:
-                wake = min(wake, change - clock.now())
-            await lifecycle.wait_for_change(task, wake)
-            view = backend.view(task)
-            history = backend.history(task)
-            for varname, at in history[sent:]:
-                if varname == view.status and view.terminal:
-                    yield frame(self.renderer.full(view, history))
-                else:
-                    yield frame(self.renderer.partial(view, varname, at))
-            sent = max(sent, len(history))
+                continue
+            view, history = progress.view, progress.history
+            if sent is None:  # the first: the whole task as it stands
+                yield frame(self.renderer.full(view, history))
+            else:
+                for varname, at in history[sent:]:
+                    if varname == view.status and view.terminal:
+                        yield frame(self.renderer.full(view, history))
+                    else:
+                        yield frame(self.renderer.partial(view, varname, at))
+            sent = len(history)
 
     # --- sessions ------------------------------------------------------------------------
     def _session(self, mock: Services, request: Request) -> Response:

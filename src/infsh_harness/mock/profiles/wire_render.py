@@ -70,6 +70,7 @@ class WireData:
     error_type_base: str
     error_media_type: str
     error_codes: Mapping[str, str]
+    error_statuses: Mapping[str, int]  # an error's reason -> production's status, where it differs
     error_titles: Mapping[str, str]
     waited_status: int
     waited_codes: Mapping[str, str]  # model varname (FAILED, CANCELLED) -> error code
@@ -111,6 +112,7 @@ def load_wire(path: Path | None = None) -> WireData:
         error_type_base=str(errors["type_base"]),
         error_media_type=str(errors["media_type"]),
         error_codes=dict(errors["codes"]),
+        error_statuses={k: int(v) for k, v in errors.get("statuses", {}).items()},
         error_titles=dict(errors["titles"]),
         waited_status=int(waited.pop("status")),
         waited_codes=waited,
@@ -257,7 +259,9 @@ class WireRenderer:
         return Response(status, orjson.dumps(body), self.data.error_media_type)
 
     def error(self, exc: MockError) -> Response:
-        return self.problem(exc.status_code, exc.code, exc.message, **exc.extensions)
+        """Production's problem: its status and code for the error's ``reason``."""
+        status = self.data.error_statuses.get(exc.reason, exc.status_code)
+        return self.problem(status, exc.reason, exc.message, **exc.extensions)
 
     def waited_failure(self, view: TaskView) -> RunEnded | None:
         """A waited run that ended Failed or Cancelled: the error (422, carrying the task), else None."""
