@@ -133,13 +133,27 @@ def _free_port() -> int:
         ["--update-baseline", "--har", FIXTURE_HAR],
         ["--no-probe"],
         ["--spec", "{tmp}/missing.yaml", "--har", FIXTURE_HAR],
+        ["--spec", "{tmp}", "--har", FIXTURE_HAR],
+        ["--har", "{tmp}"],
+        ["--har", "/dev/null"],
+        ["--har", "{tmp}/binary.har"],
+        ["--baseline", "{tmp}/binary.har", "--har", FIXTURE_HAR],
+        ["--base-url", "http://user:pw@127.0.0.1:{port}"],
+        ["--base-url", "http://::1:{port}"],
+        ["--timeout", "nan"],
+        ["--webhook-port", "65536"],
     ],
 )
 def test_drift_that_cannot_run_exits_2_with_one_line(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "binary.har").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)))
     args = [a.format(tmp=tmp_path, port=_free_port()) for a in argv]
-    assert main(["drift", "--out", str(tmp_path / "out"), *args]) == 2
+    try:
+        code = main(["drift", "--out", str(tmp_path / "out"), *args])
+    except SystemExit as exc:  # a value refused where it is parsed: argparse's usage error
+        code = exc.code  # type: ignore[assignment]
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("infsh-harness drift: error:")
 

@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infsh_harness.cli.args import positive_float
+from infsh_harness.cli.args import (
+    base_url,
+    bind_host,
+    name_arg,
+    non_negative_float,
+    out_dir,
+    port,
+    positive_float,
+    whole,
+)
 from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN, MODES
 from infsh_harness.spec import SpecError, load_spec
@@ -59,24 +68,48 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "contract", help="run the contract suite against a server (default: the embedded mock)", description=__doc__
     )
-    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
-    p.add_argument("--out", default="reports/contract", help="report folder (default reports/contract)")
+    p.add_argument(
+        "--base-url",
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
+        help="server to test (default: $INFSH_BASE_URL, else the embedded mock)",
+    )
+    p.add_argument("--out", type=out_dir, default="reports/contract", help="report folder (default reports/contract)")
     p.add_argument(
         "--profile", choices=sorted(PROFILES), default="full", help="quick (~10 s on the mock) or full (default)"
     )
-    p.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run (default: random, reported)")
-    p.add_argument("--rule", action="append", default=[], metavar="ID", help="check only this rule (repeatable)")
-    p.add_argument("--max-examples", type=int, default=None, help="schemathesis examples per operation")
+    p.add_argument(
+        "--seed",
+        type=whole(0, 2**32 - 1),
+        default=None,
+        help="seed, for a reproducible run (default: random, reported)",
+    )
+    p.add_argument(
+        "--rule", action="append", type=name_arg, default=[], metavar="ID", help="check only this rule (repeatable)"
+    )
+    p.add_argument("--max-examples", type=whole(1, 100_000), default=None, help="schemathesis examples per operation")
     for role, (app, payload) in DEFAULT_APPS.items():
-        p.add_argument(f"--{role}-app", default=None, help=f"app used as the '{role}' app (default {app})")
+        p.add_argument(
+            f"--{role}-app", type=name_arg, default=None, help=f"app used as the '{role}' app (default {app})"
+        )
         p.add_argument(f"--{role}-input", default=None, help=f"its JSON input (default {payload})")
-    p.add_argument("--webhook-bind", default=None, help="address the webhook receiver binds (default 127.0.0.1)")
-    p.add_argument("--webhook-host", default=None, help="host put in webhook URLs, for a remote server")
-    p.add_argument("--webhook-port", type=int, default=None, help="port of the webhook receiver (default: free)")
-    p.add_argument("--webhook-deadline", type=float, default=None, help="seconds a webhook may take (default 10)")
-    p.add_argument("--webhook-grace", type=float, default=None, help="seconds to wait for duplicates (default 1)")
-    p.add_argument("--task-deadline", type=float, default=None, help="seconds a task may take to end (default 60)")
-    p.add_argument("--no-wait-deadline", type=float, default=None, help="seconds wait=false may take (default 5)")
+    p.add_argument(
+        "--webhook-bind", type=bind_host, default=None, help="address the webhook receiver binds (default 127.0.0.1)"
+    )
+    p.add_argument("--webhook-host", type=bind_host, default=None, help="host put in webhook URLs, for a remote server")
+    p.add_argument("--webhook-port", type=port, default=None, help="port of the webhook receiver (default: free)")
+    p.add_argument(
+        "--webhook-deadline", type=non_negative_float, default=None, help="seconds a webhook may take (default 10)"
+    )
+    p.add_argument(
+        "--webhook-grace", type=non_negative_float, default=None, help="seconds to wait for duplicates (default 1)"
+    )
+    p.add_argument(
+        "--task-deadline", type=non_negative_float, default=None, help="seconds a task may take to end (default 60)"
+    )
+    p.add_argument(
+        "--no-wait-deadline", type=non_negative_float, default=None, help="seconds wait=false may take (default 5)"
+    )
     p.add_argument(
         "--mode", choices=MODES, default="default",
         help="default: a broken documented or http rule fails the run; strict: a convention done otherwise too",
@@ -98,31 +131,21 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed must not be negative")
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError("--max-examples must be at least 1")
-    for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline", "webhook_port"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     try:
         rules = load_spec().rules
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     unknown = [r for r in args.rule if r not in rules]
     if unknown:
-        raise UsageError(f"unknown rule {', '.join(unknown)} (the spec has {', '.join(rules)})")
+        raise UsageError(f"unknown rule {unknown[0][:100]!r} (the spec has {', '.join(rules)})")
     for role in DEFAULT_APPS:
         raw = getattr(args, f"{role}_input")
         if raw is None:
             continue
         try:
             value = json.loads(raw)
-        except ValueError:
-            raise UsageError(f"--{role}-input is not JSON: {raw!r}") from None
+        except (ValueError, RecursionError):
+            raise UsageError(f"--{role}-input is not JSON: {raw[:100]!r}") from None
         if not isinstance(value, dict):
             raise UsageError(f"--{role}-input must be a JSON object")
 

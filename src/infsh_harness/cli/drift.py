@@ -18,6 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infsh_harness import defaults
+from infsh_harness.cli.args import (
+    base_url,
+    bind_host,
+    check_input_file,
+    input_file,
+    name_arg,
+    non_negative_float,
+    out_dir,
+    port,
+    positive_float,
+)
 from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
 from infsh_harness.drift.conflicts import ConflictError, conflict_findings
 from infsh_harness.drift.diff import diff
@@ -38,27 +49,39 @@ class UsageError(Exception):
     """A problem with the command line or its inputs: one line on stderr, exit 2."""
 
 
+def _run_path(text: str) -> str:
+    if text and (not text.startswith("/") or len(text) > 200 or not text.isprintable() or " " in text):
+        raise argparse.ArgumentTypeError(f"expected a path starting with / (or ''), not {text[:100]!r}")
+    return text
+
+
 def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "drift", help="report where the API has drifted from its documentation", description=__doc__
     )
     p.add_argument(
         "--base-url",
-        default=os.environ.get("INFSH_BASE_URL"),
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
         help="target to probe (default: $INFSH_BASE_URL; unset: the embedded mock, unless --har)",
     )
     p.add_argument(
-        "--har", action="append", default=[], metavar="FILE", help="a HAR capture to diff (repeatable)"
+        "--har",
+        action="append",
+        type=input_file("HAR file"),
+        default=[],
+        metavar="FILE",
+        help="a HAR capture to diff (repeatable)",
     )
-    p.add_argument("--spec", default=None, help="OpenAPI spec (default: openapi/tasks.yaml)")
-    p.add_argument("--baseline", default=None, metavar="FILE", help="accepted findings; only new ones fail")
     p.add_argument(
-        "--update-baseline", action="store_true", help="write every finding to --baseline and exit 0"
+        "--spec", type=input_file("spec file"), default=None, help="OpenAPI spec (default: openapi/tasks.yaml)"
     )
+    p.add_argument("--baseline", default=None, metavar="FILE", help="accepted findings; only new ones fail")
+    p.add_argument("--update-baseline", action="store_true", help="write every finding to --baseline and exit 0")
     p.add_argument(
         "--format", action="append", default=None, help="md, json, junit, html (comma-separated; default all)"
     )
-    p.add_argument("--out", default="reports/drift", help="report folder (default reports/drift)")
+    p.add_argument("--out", type=out_dir, default="reports/drift", help="report folder (default reports/drift)")
     p.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
@@ -77,30 +100,38 @@ def add_parser(subparsers: Any) -> None:
         default="documented",
         help="profile of the embedded mock (only without --base-url)",
     )
-    p.add_argument("--app", default=defaults.APPS["complete"].name, help="an app that completes quickly")
+    p.add_argument("--app", type=name_arg, default=defaults.APPS["complete"].name, help="an app that completes quickly")
     p.add_argument(
-        "--slow-app", default=defaults.APPS["long"].name, help='an app still running after ~1 s (input {"seconds": 5})'
+        "--slow-app",
+        type=name_arg,
+        default=defaults.APPS["long"].name,
+        help='an app still running after ~1 s (input {"seconds": 5})',
     )
-    p.add_argument("--failing-app", default=defaults.APPS["fail"].name, help="an app that fails")
+    p.add_argument("--failing-app", type=name_arg, default=defaults.APPS["fail"].name, help="an app that fails")
     p.add_argument(
         "--fallback-run-path",
+        type=_run_path,
         default="/apps/run",
         help="where to create tasks if POST /run is not served ('' for nowhere; default /apps/run, "
         "where the official clients create them)",
     )
     p.add_argument(
         "--webhook-host",
+        type=bind_host,
         default=None,
         help="host the target should POST webhooks to (default 127.0.0.1: the local receiver)",
     )
-    p.add_argument("--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)")
     p.add_argument(
-        "--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)"
+        "--webhook-bind",
+        type=bind_host,
+        default="127.0.0.1",
+        help="address the webhook receiver binds (default 127.0.0.1)",
     )
+    p.add_argument("--webhook-port", type=port, default=0, help="port of the webhook receiver (default: a free one)")
     p.add_argument(
-        "--webhook-wait", type=float, default=10.0, help="seconds to wait for a webhook (default 10)"
+        "--webhook-wait", type=non_negative_float, default=10.0, help="seconds to wait for a webhook (default 10)"
     )
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per request (default 60)")
     p.add_argument(
         "--skip",
         action="append",
@@ -200,12 +231,13 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("--update-baseline needs --baseline FILE")
     if args.no_probe and not args.har:
         raise UsageError("--no-probe needs at least one --har FILE")
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
+    if args.baseline and not args.update_baseline:
+        try:
+            check_input_file(args.baseline, "baseline file")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     spec = load_spec(args.spec)
-    accepted = (
-        load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
-    )
+    accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
     observations, notes, sources = _observe(args, spec)
     findings = diff(spec, observations)
     if args.update_baseline:

@@ -5,15 +5,19 @@ The keys it accepts (``INFSH_MOCK_KEYS``) also open its ``/_mock/`` controls."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Any
 
 from infsh_harness import defaults
-from infsh_harness.cli.args import positive_float, positive_int, rate
+from infsh_harness.cli.args import bind_host, finite, port, positive_float, positive_int, rate, whole
 from infsh_harness.mock.config import PROFILES, Faults, MockConfig, ServerLimits, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
+
+_MAX_MS = 3_600_000.0  # an hour: the longest latency, phase or delay in milliseconds
+_ms = finite(0.0, _MAX_MS)
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -21,9 +25,9 @@ def _latency(text: str) -> tuple[float, float]:
     try:
         a, b = float(low), float(high or low)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MS or MIN:MAX in milliseconds, not {text!r}") from None
-    if a < 0 or b < a:
-        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected MS or MIN:MAX in milliseconds, not {text[:100]!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)) or a < 0 or b < a or b > _MAX_MS:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX <= {_MAX_MS:g} (finite), not {text[:100]!r}")
     return a, b
 
 
@@ -41,35 +45,37 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "mock", help="serve the stateful mock of the Tasks API", description=__doc__
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    p.add_argument("--host", type=bind_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8080, help="port to bind; 0 picks a free one (default 8080)")
     p.add_argument("--profile", choices=PROFILES, default="documented")
     p.add_argument("--timing", default="fast", help="phase timings from data/apps.yaml: fast (default) | realistic")
-    p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
+    p.add_argument("--phase-ms", type=_ms, help="make every phase of every app last this long")
     p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
     p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
     p.add_argument(
         "--session-timeout", type=positive_float, default=300.0, help="session idle timeout (s; default 300)"
     )
     p.add_argument(
-        "--webhook-allow", action="append", default=[], metavar="HOST",
+        "--webhook-allow", action="append", type=bind_host, default=[], metavar="HOST",
         help="also deliver webhooks to HOST (repeatable); only loopback otherwise",
     )  # fmt: skip
     p.add_argument("--latency-ms", type=_latency, help="added latency, MS or MIN:MAX")
     p.add_argument("--error-rate", type=rate, default=0.0, help="share of requests answered with a 5xx")
-    p.add_argument("--error-status", type=int, default=500, help="status of injected errors (default 500)")
+    p.add_argument("--error-status", type=whole(500, 599), default=500, help="status of injected errors (default 500)")
     p.add_argument("--rate-limit-rate", type=rate, default=0.0, help="share answered 429 with Retry-After")
-    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
+    p.add_argument("--retry-after", type=whole(0, 86400), default=1, help="Retry-After seconds of injected 429s")
     p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
     p.add_argument("--webhook-duplicate-rate", type=rate, default=0.0)
-    p.add_argument("--webhook-delay-ms", type=float, default=0.0)
-    p.add_argument("--seed", type=int, help="seed for ids and injected faults")
+    p.add_argument("--webhook-delay-ms", type=_ms, default=0.0)
+    p.add_argument("--seed", type=whole(0, 2**63 - 1), help="seed for ids and injected faults")
     p.add_argument(
-        "--cancel-ms", type=float,
+        "--cancel-ms",
+        type=_ms,
         help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: data/wire.yaml)",
     )
     p.add_argument(
-        "--heartbeat", type=positive_float,
+        "--heartbeat",
+        type=positive_float,
         help="wire profile: seconds between heartbeats on GET /tasks/{id}/stream (default: data/wire.yaml)",
     )
     defaults_ = ServerLimits()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from infsh_harness import defaults, report
+from infsh_harness.cli.args import base_url, out_dir
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
@@ -79,8 +80,13 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run", help="mock + contract suite + short load run + drift report", description=__doc__
     )
-    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
-    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument(
+        "--base-url",
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
+        help="server to test (default: $INFSH_BASE_URL, else the embedded mock)",
+    )
+    p.add_argument("--out", type=out_dir, default="reports", help="report folder (default reports/)")
     p.add_argument("--load-time", default="10s", help="duration of the load run (default 10s)")
     p.add_argument("--skip", action="append", default=[], choices=["contract", "load", "drift"])
     p.add_argument("--allow-remote", action="store_true", help="let the load step target a non-loopback host")
@@ -203,8 +209,6 @@ def write_record(
 
 def _usage_error(args: argparse.Namespace) -> str | None:
     """What is wrong with the command line, found before any step runs (None: nothing)."""
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
     if "load" not in args.skip:
         try:
             parse_duration(args.load_time)
@@ -240,7 +244,12 @@ def main(args: argparse.Namespace) -> int:
                     wire_step = Step(
                         "drift-wire",
                         _harness(
-                            "drift", "--base-url", wire_url, "--format", "md,json,html", "--out",
+                            "drift",
+                            "--base-url",
+                            wire_url,
+                            "--format",
+                            "md,json,html",
+                            "--out",
                             str(out / "drift-wire"),
                         ),
                         "drift-wire/drift.md",
