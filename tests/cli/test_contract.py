@@ -108,3 +108,20 @@ def test_contract_exits_2_when_the_target_cannot_be_reached(tmp_path: Path) -> N
     assert code == 2
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["exit_code"] == 2 and "cannot reach the target" in data["stopped"]["reason"]
+
+
+def test_a_run_that_checked_no_rule_says_so_and_does_not_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a rule no test checks yet is selected: every verdict is unchecked, which is no pass (exit 2)."""
+    from tests.contract.runs import AWAITING_CHECKS
+
+    assert AWAITING_CHECKS, "no rule is without a check: select one whose check skips on the embedded mock"
+    rule = sorted(AWAITING_CHECKS)[0]
+    monkeypatch.delenv("INFSH_BASE_URL", raising=False)
+    code = main(["contract", "--profile", "quick", "--rule", rule, "--out", str(tmp_path)])
+    assert code == 2
+    assert "no rule could be checked: the run judged nothing" in capsys.readouterr().err
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert (data["exit_code"], data["verdict"], data["unchecked"]) == (2, "error", [rule])
+    assert "the run judged nothing" in (tmp_path / "summary.md").read_text(encoding="utf-8")

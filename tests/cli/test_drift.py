@@ -162,3 +162,41 @@ def test_an_unknown_scenario_to_skip_is_a_usage_error(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exit_info:
         main(["drift", "--skip", "nope"])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def _har(path: Path, entries: list[object]) -> str:
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    return str(path)
+
+
+_FOREIGN = {
+    "request": {"method": "GET", "url": "http://127.0.0.1:9/favicon.ico", "headers": []},
+    "response": {"status": 200, "headers": [], "content": {"mimeType": "image/x-icon", "text": ""}},
+}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[], [{"request": {"method": "POST", "url": "http://127.0.0.1:9/run"}}], [_FOREIGN],
+     [{"request": [], "response": {"status": 200}}, {"request": {"url": 5}, "response": {"status": "x"}}, 7]],
+    ids=["empty", "unanswered", "not-the-api", "malformed"],
+)  # fmt: skip
+def test_a_har_with_no_usable_entry_judges_nothing_and_exits_2(
+    entries: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing observed is not "no drift": one line saying nothing was judged, exit 2, no report."""
+    har = _har(tmp_path / "capture.har", entries)
+    out = tmp_path / "out"
+    assert main(["drift", "--har", har, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "error" in line]
+    assert len(lines) == 1 and "nothing to judge" in lines[0] and "Traceback" not in captured.err
+    assert "no drift" not in captured.out and not (out / "drift.json").exists()
+
+
+def test_a_har_with_nothing_usable_beside_one_that_has_is_said_but_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = _har(tmp_path / "empty.har", [])
+    assert main(["drift", "--har", empty, "--har", FIXTURE_HAR, "--out", str(tmp_path / "out")]) == 1
+    assert f"{empty}: no usable exchange with the API" in capsys.readouterr().err

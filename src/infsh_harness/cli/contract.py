@@ -222,6 +222,15 @@ def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupte
     (out / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
+def _judged_nothing(summary: Path) -> bool:
+    """Whether the summary has no rule honoured, broken or done differently (every one unchecked)."""
+    try:
+        counts = json.loads(summary.read_text(encoding="utf-8")).get("counts", {})
+        return sum(int(counts.get(v, 0)) for v in ("honoured", "broken", "differs")) == 0
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False  # unreadable: the exit code the suite gave stands
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         _validate(args)
@@ -245,6 +254,9 @@ def main(args: argparse.Namespace) -> int:
         _fallback_summary(out, args, code, interrupted)
     elif interrupted:
         print("infsh-harness contract: interrupted; the summary has what was judged", file=sys.stderr)
+    elif _judged_nothing(out / "summary.json"):
+        print("infsh-harness contract: error: no rule could be checked: the run judged nothing", file=sys.stderr)
+        code = EXIT_NOT_RUN if code == 0 else code  # the suite says so too; never a pass either way
     from infsh_harness import report
 
     report.write_part("contract", out, exit_code=code, secrets=report.keys_in(os.environ))

@@ -49,6 +49,10 @@ class UsageError(Exception):
     """A problem with the command line or its inputs: one line on stderr, exit 2."""
 
 
+class NothingJudged(Exception):
+    """No source gave a single observation: the run judged nothing, which is not a pass (exit 2)."""
+
+
 def _run_path(text: str) -> str:
     if text and (not text.startswith("/") or len(text) > 200 or not text.isprintable() or " " in text):
         raise argparse.ArgumentTypeError(f"expected a path starting with / (or ''), not {text[:100]!r}")
@@ -205,6 +209,8 @@ def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], l
         observations += har.observations
         notes += har.notes
         sources.append(f"har:{Path(name).name}")
+        if not har.observations:  # the run may still judge other sources: say so where it is seen
+            print(f"infsh-harness drift: warning: {name}: no usable exchange with the API", file=sys.stderr)
     if args.no_probe or (args.har and not args.base_url):
         return observations, notes, sources
     if args.base_url:
@@ -220,7 +226,7 @@ def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], l
 def main(args: argparse.Namespace) -> int:
     try:
         return _main(args)
-    except (UsageError, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
+    except (UsageError, NothingJudged, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
         print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
         return 2
 
@@ -239,6 +245,9 @@ def _main(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
     observations, notes, sources = _observe(args, spec)
+    if not observations:  # nothing seen is nothing judged: never "no drift"
+        why = "; ".join(n for n in notes if "no exchange" not in n) or "no exchange with the API"
+        raise NothingJudged(f"nothing to judge: no observation of the API in {', '.join(sources)} ({why})")
     findings = diff(spec, observations)
     if args.update_baseline:
         count = write_baseline(Path(args.baseline), findings)

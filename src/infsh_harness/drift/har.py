@@ -81,7 +81,7 @@ def load_har(path: Path, spec: Spec, base_url: str | None = None) -> HarResult:
             continue
         try:
             everything.append(Observation.from_har_entry(entry, base_url=base_url, source=source))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # a hostile or broken entry
             malformed += 1
     if base_url:
         result.observations = [o for o in everything if _under(o.url, base_url)]
