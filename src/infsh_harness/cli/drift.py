@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,10 +37,11 @@ from infsh_harness.drift.conflicts import ConflictError, conflict_findings
 from infsh_harness.drift.diff import diff
 from infsh_harness.drift.har import HarError, load_har
 from infsh_harness.drift.model import DriftReport, Severity
-from infsh_harness.drift.probe import ProbeConfig, ProbeError, probe
+from infsh_harness.drift.probe import ProbeConfig, ProbeError, ProbeResult, probe
 from infsh_harness.drift.scenarios import SCENARIOS
 from infsh_harness.drift.writers import FORMATS, write_reports
 from infsh_harness.http.observation import Observation
+from infsh_harness.rules.verdicts import EXIT_INTERRUPTED
 from infsh_harness.spec import Spec, SpecError, load_spec
 
 __all__ = ["add_parser", "main"]
@@ -199,36 +203,55 @@ def _embedded_mock(profile: str, keys: tuple[str, ...]) -> Iterator[str]:
         raise UsageError(f"the embedded mock ({profile}) could not start: {exc}") from None
 
 
-def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], list[str], list[str]]:
-    """Observations, notes and source labels from every HAR and the probe."""
-    observations: list[Observation] = []
-    notes: list[str] = []
-    sources: list[str] = []
+@dataclass
+class _Seen:
+    """What the run has observed so far: kept when it is interrupted half-way."""
+
+    observations: list[Observation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    probed: ProbeResult | None = None  # filled by the probe as it goes
+
+    def everything(self) -> tuple[list[Observation], list[str]]:
+        extra = self.probed or ProbeResult()
+        return self.observations + extra.observations, self.notes + extra.notes
+
+
+def _observe(args: argparse.Namespace, spec: Spec, seen: _Seen) -> None:
+    """Observations, notes and source labels from every HAR and the probe, into ``seen``."""
     for name in args.har:
         har = load_har(Path(name), spec, base_url=args.base_url)
-        observations += har.observations
-        notes += har.notes
-        sources.append(f"har:{Path(name).name}")
+        seen.observations += har.observations
+        seen.notes += har.notes
+        seen.sources.append(f"har:{Path(name).name}")
         if not har.observations:  # the run may still judge other sources: say so where it is seen
             print(f"infsh-harness drift: warning: {name}: no usable exchange with the API", file=sys.stderr)
     if args.no_probe or (args.har and not args.base_url):
-        return observations, notes, sources
+        return
+    seen.probed = ProbeResult()
     if args.base_url:
-        result = probe(_probe_config(args, args.base_url), spec)
-        sources.append(f"probe:{args.base_url}")
+        seen.sources.append(f"probe:{args.base_url}")
+        probe(_probe_config(args, args.base_url), spec, result=seen.probed)
     else:
+        seen.sources.append(f"probe:embedded mock ({args.profile})")
         with _embedded_mock(args.profile, tuple(k for k in _api_keys() if k)) as url:
-            result = probe(_probe_config(args, url), spec)
-        sources.append(f"probe:embedded mock ({args.profile})")
-    return observations + result.observations, notes + result.notes, sources
+            probe(_probe_config(args, url), spec, result=seen.probed)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main(args: argparse.Namespace) -> int:
+    # a CI job cancelled with SIGTERM gets the same partial report as a Ctrl-C
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return _main(args)
     except (UsageError, NothingJudged, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
         print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -244,8 +267,18 @@ def _main(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     spec = load_spec(args.spec)
     accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
-    observations, notes, sources = _observe(args, spec)
-    if not observations:  # nothing seen is nothing judged: never "no drift"
+    seen = _Seen()
+    interrupted = False
+    try:
+        _observe(args, spec, seen)
+    except KeyboardInterrupt:
+        interrupted = True
+    observations, notes = seen.everything()
+    sources = seen.sources
+    if interrupted and args.update_baseline:
+        print("infsh-harness drift: interrupted; the baseline was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not observations and not interrupted:  # nothing seen is nothing judged: never "no drift"
         why = "; ".join(n for n in notes if "no exchange" not in n) or "no exchange with the API"
         raise NothingJudged(f"nothing to judge: no observation of the API in {', '.join(sources)} ({why})")
     findings = diff(spec, observations)
@@ -255,7 +288,7 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     report = DriftReport(
         tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources),
-        conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts,
+        conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts, interrupted=interrupted,
     )  # fmt: skip
     # the page (html) is built from drift.json, so asking for it writes that too
     files = [f for f in FORMATS if f in formats or (f == "json" and "html" in formats)]
@@ -263,7 +296,10 @@ def _main(args: argparse.Namespace) -> int:
     if "html" in formats:
         from infsh_harness import report as html_report
 
-        written.append(html_report.write_part("drift", args.out, secrets=html_report.keys_in(os.environ)))
+        code = EXIT_INTERRUPTED if interrupted else None
+        written.append(
+            html_report.write_part("drift", args.out, exit_code=code, secrets=html_report.keys_in(os.environ))
+        )
     summary = report.summary()
     print(
         f"drift: {summary['findings']} findings, {summary['new']} new, {summary['failing']} failing "
@@ -272,4 +308,7 @@ def _main(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"report: {path}")
+    if interrupted:
+        print("infsh-harness drift: interrupted; the report has what was observed before", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 1 if report.failing else 0

@@ -178,6 +178,14 @@ class DriftReport:
     sources: tuple[str, ...] = ()
     conflicts: tuple[Finding, ...] = ()
     fail_on_conflicts: bool = False
+    interrupted: bool = False  # Ctrl-C: the findings are of what was observed before
+
+    @property
+    def verdict(self) -> str:
+        """pass | fail | interrupted: the run as a whole."""
+        if self.interrupted:
+            return "interrupted"
+        return "fail" if self.failing else "pass"
 
     def is_new(self, finding: Finding) -> bool:
         return finding.id not in self.accepted
@@ -211,6 +219,7 @@ class DriftReport:
 
     def summary(self) -> dict[str, Any]:
         return {
+            "verdict": self.verdict,
             "findings": len(self.findings),
             "new": len(self.new_findings),
             "failing": len(self.failing),

@@ -35,6 +35,11 @@ def _headline(report: DriftReport) -> str:
     conflicts = (
         f" The documentation contradicts itself in {len(report.conflicts)} places (below)." if report.conflicts else ""
     )
+    if report.interrupted:
+        return (
+            f"**Interrupted**: the run was stopped before its end; the {summary['findings']} findings below are "
+            "of what was observed before (a partial report, not a pass)."
+        ) + conflicts
     if not report.findings:
         return "No drift: every observation matches the documented contract." + conflicts
     verdict = f"**{summary['failing']} failing**" if summary["failing"] else "nothing failing"
@@ -142,15 +147,15 @@ def render_junit(report: DriftReport) -> str:
     failing = [f for f in report.findings if report.fails(f)]
     skipped = len(report.findings) - len(report.new_findings)
     counts = {
-        "tests": str(len(report.findings)),
+        "tests": str(len(report.findings) + report.interrupted),
         "failures": str(len(failing)),
-        "errors": "0",
+        "errors": str(int(report.interrupted)),
         "skipped": str(skipped),
     }
     conflict_failures = sum(report.fails(f) for f in report.conflicts)
     totals = {
         **counts,
-        "tests": str(len(report.findings) + len(report.conflicts)),
+        "tests": str(len(report.findings) + report.interrupted + len(report.conflicts)),
         "failures": str(len(failing) + conflict_failures),
     }
     root = ET.Element("testsuites", {"name": "infsh-harness drift", **totals})
@@ -173,6 +178,9 @@ def render_junit(report: DriftReport) -> str:
             failure.text = text
         else:
             ET.SubElement(case, "system-out").text = text
+    if report.interrupted:
+        case = ET.SubElement(suite, "testcase", {"classname": "drift", "name": "the run", "time": "0"})
+        ET.SubElement(case, "error", {"type": "interrupted", "message": "interrupted: the findings are partial"})
     if report.conflicts:
         _conflict_suite(root, report, conflict_failures)
     ET.indent(root)

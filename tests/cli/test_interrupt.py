@@ -1,0 +1,172 @@
+"""Ctrl-C anywhere: ``mock``, ``drift`` and ``run`` stop within seconds on SIGINT, write what they have
+with verdict ``interrupted`` where they write reports, exit 130, and leave no process behind.
+(``contract``: tests/contract/test_hostile.py; ``load``: tests/load/test_smoke.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from tests.servers.hanging import hanging_app
+from tests.servers.serve import serving
+
+ROOT = Path(__file__).resolve().parents[2]
+STOP_WITHIN_S = 20.0  # seconds from SIGINT to exit: a step of `run` gets its own grace inside this
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFSH_", "PYTEST_"))}
+    return {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def _harness(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "infsh_harness.cli", *argv],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+class _Hits:
+    """An ASGI wrapper counting the requests that reached ``app`` (a run never answered still counts)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.runs = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/run"):
+            self.runs += 1
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def _hanging() -> Iterator[tuple[str, _Hits]]:
+    """A target that answers reads and never answers a run: a step against it waits until stopped."""
+    hits = _Hits(hanging_app())
+    with serving(hits) as url:
+        yield url, hits
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> tuple[str, str, float, list[psutil.Process]]:
+    """SIGINT to ``proc`` alone; (stdout, stderr, seconds it took to exit, its descendants before)."""
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=STOP_WITHIN_S + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"running {STOP_WITHIN_S + 30} s after SIGINT: {out[-2000:]} {err[-2000:]}") from None
+    return out, err, time.monotonic() - sent, descendants
+
+
+def _left(processes: list[psutil.Process]) -> list[str]:
+    """The processes still alive (a zombie is dead), as ``pid cmdline``; each is killed so none outlives the test."""
+    alive = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{p.pid} {' '.join(p.cmdline())[:200]}")
+                p.kill()
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def test_mock_stops_on_ctrl_c_with_a_waited_run_in_flight() -> None:
+    proc = _harness("mock", "--port", "0", "--phase-ms", "60000")
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("listening on "), line
+    url = line.removeprefix("listening on ").strip()
+    done: list[int] = []
+
+    def waited_run() -> None:  # blocks in the mock: every phase of the app lasts a minute
+        try:
+            r = httpx.post(f"{url}/run", json={"app": "infsh/echo", "input": {}}, timeout=60, trust_env=False,
+                           headers={"Authorization": "Bearer inf_test_key"})  # fmt: skip
+            done.append(r.status_code)
+        except httpx.HTTPError:
+            done.append(-1)
+
+    client = threading.Thread(target=waited_run, daemon=True)
+    client.start()
+    time.sleep(1.0)
+    assert not done, "the waited run ended before the mock was interrupted"
+    out, err, seconds, descendants = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert seconds < STOP_WITHIN_S and "Traceback" not in err
+    client.join(10)
+    assert done, "the waiting client was left hanging"
+    assert _left(descendants) == []
+
+
+def test_drift_stops_on_ctrl_c_and_writes_a_partial_report(tmp_path: Path) -> None:
+    out_dir = tmp_path / "drift"
+    with _hanging() as (url, hits):
+        proc = _harness("drift", "--base-url", url, "--timeout", "300", "--out", str(out_dir))
+        _wait_for(lambda: hits.runs > 0, 60, "the probe's first run")
+        out, err, seconds, descendants = _interrupt(proc)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert seconds < STOP_WITHIN_S and "Traceback" not in err
+    assert "interrupted; the report has what was observed before" in err
+    data = json.loads((out_dir / "drift.json").read_text(encoding="utf-8"))
+    assert data["summary"]["verdict"] == "interrupted"
+    assert data["sources"] == [f"probe:{url}"]
+    assert "**Interrupted**" in (out_dir / "drift.md").read_text(encoding="utf-8")
+    assert 'type="interrupted"' in (out_dir / "drift.xml").read_text(encoding="utf-8")
+    assert (out_dir / "drift.html").exists()
+    assert _left(descendants) == []
+
+
+def test_drift_with_the_embedded_mock_stops_on_ctrl_c(tmp_path: Path) -> None:
+    out_dir = tmp_path / "drift"
+    proc = _harness("drift", "--out", str(out_dir), "--format", "json")
+    time.sleep(3)  # the mock is up and the probe under way
+    assert proc.poll() is None, "the probe ended before it was interrupted"
+    out, err, seconds, descendants = _interrupt(proc)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert seconds < STOP_WITHIN_S and "Traceback" not in err
+    assert json.loads((out_dir / "drift.json").read_text(encoding="utf-8"))["summary"]["verdict"] == "interrupted"
+    assert _left(descendants) == []
+
+
+def test_run_stops_on_ctrl_c_passes_it_to_the_step_and_records_it(tmp_path: Path) -> None:
+    out_dir = tmp_path / "reports"
+    with _hanging() as (url, hits):
+        proc = _harness("run", "--base-url", url, "--skip", "load", "--out", str(out_dir))
+        _wait_for(lambda: hits.runs > 0, 90, "the contract step's first run")
+        time.sleep(0.5)
+        out, err, seconds, descendants = _interrupt(proc)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert seconds < STOP_WITHIN_S and "Traceback" not in err
+    assert descendants, "the step was not running"
+    record = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    assert [(s["name"], s["exit_code"], s["verdict"]) for s in record["steps"]] == [("contract", 130, "interrupted")]
+    assert record["error"] == "interrupted"
+    assert "| contract | interrupted |" in (out_dir / "index.md").read_text(encoding="utf-8")
+    assert (out_dir / "index.html").exists()
+    # the step itself was stopped by the one SIGINT passed on: it wrote its own summary, interrupted
+    summary = json.loads((out_dir / "contract" / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["verdict"], summary["exit_code"]) == ("interrupted", 130)
+    assert _left(descendants) == []
