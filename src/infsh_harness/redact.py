@@ -13,8 +13,10 @@ import binascii
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = ["KEY_PATTERN", "REDACTED", "redact_text", "redact_value", "scrub_file", "secrets_of"]
 
@@ -30,11 +32,21 @@ def secrets_of(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(sorted(kept, key=len, reverse=True))
 
 
+@lru_cache(maxsize=256)
+def _forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as it may be written: as is, percent-encoded (a URL, a form) and escaped in JSON."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1]}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every ``inf_...`` key, and every one of ``secrets``, replaced."""
+    """``text`` with every ``inf_...`` key, and every one of ``secrets`` (in any of its :func:`_forms`), replaced."""
     for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, REDACTED)
+        if not secret:
+            continue
+        for form in _forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
     return KEY_PATTERN.sub(REDACTED, text)
 
 
