@@ -30,7 +30,9 @@ COMMANDS: dict[str, str] = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # one line, whatever the arguments it quotes hold (a newline, a URL of thousands of characters)
+        line = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {line if len(line) <= 500 else line[:500] + '...'}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,9 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
         from infsh_harness import defaults
+        from infsh_harness.cli.args import one_line
         from infsh_harness.redact import redact_text, secrets_of
 
         secrets = secrets_of([*defaults.api_keys(os.environ), *defaults.mock_keys(os.environ)])
-        message = redact_text(str(exc).splitlines()[0] if str(exc) else "", secrets)[:300]
+        message = one_line(redact_text(str(exc).splitlines()[0] if str(exc) else "", secrets), 300)
         print(f"infsh-harness: error: {INTERNAL_ERROR}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 2

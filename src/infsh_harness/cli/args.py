@@ -22,6 +22,7 @@ import argparse
 import ipaddress
 import math
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -34,11 +35,13 @@ __all__ = [
     "check_base_url",
     "check_input_file",
     "count",
+    "fail",
     "finite",
     "input_file",
     "is_loopback_host",
     "name_arg",
     "non_negative_float",
+    "one_line",
     "out_dir",
     "port",
     "positive_float",
@@ -270,3 +273,15 @@ def name_arg(text: str) -> str:
     if not text or len(text) > 200 or not text.isprintable():
         raise argparse.ArgumentTypeError(f"expected a name of 1 to 200 printable characters, not {_shown(text)}")
     return text
+
+
+def one_line(text: object, limit: int = 1000) -> str:
+    """``text`` on one line (every line break and other white space a single space), at most ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def fail(prog: str, message: object) -> int:
+    """Say on stderr, in one line, why ``prog`` could not run; answer its exit code, 2."""
+    print(f"{prog}: error: {one_line(message)}", file=sys.stderr, flush=True)
+    return 2

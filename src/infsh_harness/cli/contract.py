@@ -27,6 +27,7 @@ from typing import Any
 from infsh_harness.cli.args import (
     base_url,
     bind_host,
+    fail,
     name_arg,
     non_negative_float,
     out_dir,
@@ -237,8 +238,7 @@ def main(args: argparse.Namespace) -> int:
         if not (CONTRACT_TESTS / "conftest.py").exists():
             raise UsageError(f"the contract suite is not at {CONTRACT_TESTS}")
     except UsageError as exc:
-        print(f"infsh-harness contract: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("infsh-harness contract", exc)
     out = Path(args.out).resolve()
     command = build_pytest_args(args, out)
     env = {**os.environ}

@@ -25,9 +25,11 @@ from infsh_harness.cli.args import (
     base_url,
     bind_host,
     check_input_file,
+    fail,
     input_file,
     name_arg,
     non_negative_float,
+    one_line,
     out_dir,
     port,
     positive_float,
@@ -225,7 +227,7 @@ def _observe(args: argparse.Namespace, spec: Spec, seen: _Seen) -> None:
         seen.notes += har.notes
         seen.sources.append(f"har:{Path(name).name}")
         if not har.observations:  # the run may still judge other sources: say so where it is seen
-            print(f"infsh-harness drift: warning: {name}: no usable exchange with the API", file=sys.stderr)
+            print(f"infsh-harness drift: warning: {one_line(name)}: no usable exchange with the API", file=sys.stderr)
     if args.no_probe or (args.har and not args.base_url):
         return
     seen.probed = ProbeResult()
@@ -248,8 +250,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return _main(args)
     except (UsageError, NothingJudged, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
-        print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("infsh-harness drift", exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

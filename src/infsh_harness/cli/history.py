@@ -11,9 +11,10 @@ file is not a history, or names no such run or measure (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from infsh_harness.cli.args import fail
 
 __all__ = ["add_parser", "main"]
 
@@ -49,8 +50,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 def _cell(value: float | None) -> str:

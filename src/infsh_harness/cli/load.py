@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,6 +25,7 @@ from infsh_harness import defaults
 from infsh_harness.cli.args import (
     bind_host,
     check_base_url,
+    fail,
     finite,
     is_loopback_host,
     name_arg,
@@ -147,8 +147,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 def _scenarios(values: list[str]) -> list[str]:

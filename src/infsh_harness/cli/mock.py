@@ -7,14 +7,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from typing import Any
 
 from infsh_harness import defaults
-from infsh_harness.cli.args import bind_host, finite, port, positive_float, positive_int, rate, whole
+from infsh_harness.cli.args import bind_host, fail, finite, port, positive_float, positive_int, rate, whole
 from infsh_harness.mock.config import PROFILES, Faults, MockConfig, ServerLimits, WebhookPolicy
 
 __all__ = ["add_parser", "main"]
+
+PROG = "infsh-harness mock"
 
 _MAX_MS = 3_600_000.0  # an hour: the longest latency, phase or delay in milliseconds
 _ms = finite(0.0, _MAX_MS)
@@ -123,16 +124,13 @@ def main(args: argparse.Namespace) -> int:
         config = config_from_args(args, keys)
         server = MockServer(config, args.host, args.port)
     except (ValueError, OSError) as exc:
-        print(f"infsh-harness mock: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, exc)
     if config.timing not in server.app.backend.catalog.timings:
-        print(f"infsh-harness mock: error: unknown timing {config.timing!r}", file=sys.stderr)
-        return 2
+        return fail(PROG, f"unknown timing {config.timing[:100]!r}")
     try:  # bind here, so that a bad host or a busy port is one line and exit 2, not uvicorn's exit
         sock = bind_socket(args.host, args.port)
     except (OSError, OverflowError) as exc:
-        print(f"infsh-harness mock: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, f"cannot listen on {args.host}:{args.port}: {exc}")
     server.on_ready(lambda url: print(f"listening on {url}", flush=True))
     server.run(sock)
     return 0 if server.url else 2

@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults, report
-from infsh_harness.cli.args import base_url, out_dir
+from infsh_harness.cli.args import base_url, fail, out_dir
 from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
@@ -266,8 +266,7 @@ def _usage_error(args: argparse.Namespace) -> str | None:
 def main(args: argparse.Namespace) -> int:
     problem = _usage_error(args)
     if problem is not None:
-        print(f"infsh-harness run: error: {problem}", file=sys.stderr)
-        return 2
+        return fail("infsh-harness run", problem)
     out = Path(args.out)
     log_dir = out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -311,7 +310,7 @@ def main(args: argparse.Namespace) -> int:
         report.write_index(out, secrets=report.keys_in(os.environ))
         return EXIT_INTERRUPTED
     except RuntimeError as exc:
-        print(f"infsh-harness run: error: {exc}", file=sys.stderr)
+        fail("infsh-harness run", exc)
         write_record(out, target, outcomes, args.skip, error=str(exc))
         report.write_index(out, secrets=report.keys_in(os.environ))
         return 2
