@@ -118,3 +118,12 @@ def test_ctrl_c_stops_the_run_keeps_a_summary_and_leaves_no_process(tmp_path: Pa
     assert (out / "junit.xml").exists() and "Interrupted" in (out / "summary.md").read_text(encoding="utf-8")
     assert [pid for pid in children if _alive(pid)] == []
     assert "Traceback" not in stderr
+
+
+def test_the_suite_run_directly_refuses_user_info_in_the_base_url(tmp_path: Path) -> None:
+    """``pytest`` on the suite with ``http://user:password@host``: one line, the password not shown, no
+    request sent (it would have become Basic auth replacing the key)."""
+    result = run_suite("http://admin:s3cret-pw@127.0.0.1:9", tmp_path)
+    assert result.returncode != 0 and "must not carry user-info" in result.stderr, result.stdout + result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert not (tmp_path / "summary.json").exists()
