@@ -53,3 +53,13 @@ def test_a_har_is_scrubbed_base64_bodies_included(tmp_path: Path) -> None:
     assert REDACTED in base64.b64decode(entry["response"]["content"]["text"]).decode()
     assert scrub_file(path, [ODD]) is False  # nothing left to remove
     assert scrub_file(tmp_path / "missing.md", [ODD]) is False
+
+
+def test_a_value_nested_deeper_than_python_recurses_is_redacted() -> None:
+    value: object = f"key {ODD}"
+    for i in range(5000):
+        value = {"a": value} if i % 2 else [value, 1]
+    clean = redact_value(value, [ODD])
+    for i in reversed(range(5000)):
+        clean = clean["a"] if i % 2 else clean[0]  # type: ignore[index,call-overload]
+    assert clean == f"key {REDACTED}"

@@ -200,3 +200,32 @@ def test_a_har_with_nothing_usable_beside_one_that_has_is_said_but_judged(
     empty = _har(tmp_path / "empty.har", [])
     assert main(["drift", "--har", empty, "--har", FIXTURE_HAR, "--out", str(tmp_path / "out")]) == 1
     assert f"{empty}: no usable exchange with the API" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--har", "--baseline", "--spec"])
+def test_an_input_nested_too_deeply_to_read_is_one_line(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    argv = ["drift", option, str(deep), "--no-probe", "--out", str(tmp_path / "out")]
+    if option != "--har":
+        argv += ["--har", FIXTURE_HAR]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nested too deeply" in err[0], err
+
+
+@pytest.mark.parametrize("depth", [900, 990, 5000])
+def test_an_answer_nested_as_deep_as_a_server_likes_is_judged_and_scrubbed(depth: int, tmp_path: Path) -> None:
+    key = "inf_deep_canary_0123"
+    body = '{"a":' * depth + json.dumps(f"refused {key}") + "}" * depth
+    entry = {
+        "request": {"method": "GET", "url": "http://127.0.0.1:9/tasks/x", "headers": []},
+        "response": {"status": 404, "headers": [{"name": "Content-Type", "value": "application/json"}],
+                     "content": {"mimeType": "application/json", "text": body}},
+    }  # fmt: skip
+    out = tmp_path / "out"
+    har = _har(tmp_path / "deep.har", [entry])
+    assert main(["drift", "--har", har, "--base-url", "http://127.0.0.1:9", "--no-probe", "--out", str(out)]) in (0, 1)
+    assert [p.name for p in out.iterdir() if key.encode() in p.read_bytes()] == []

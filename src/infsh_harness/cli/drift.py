@@ -266,7 +266,10 @@ def _main(args: argparse.Namespace) -> int:
             check_input_file(args.baseline, "baseline file")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    spec = load_spec(args.spec)
+    try:
+        spec = load_spec(args.spec)
+    except RecursionError:
+        raise UsageError(f"spec {args.spec} is nested too deeply to be an OpenAPI document") from None
     accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
     seen = _Seen()
     interrupted = False

@@ -39,6 +39,8 @@ def read_entries(path: Path) -> list[Mapping[str, Any]]:
         raise HarError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise HarError(f"{path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise HarError(f"{path} is nested too deeply to be a HAR file") from None
     log = data.get("log") if isinstance(data, Mapping) else None
     entries = log.get("entries") if isinstance(log, Mapping) else None
     if not isinstance(entries, list):
