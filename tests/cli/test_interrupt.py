@@ -21,6 +21,7 @@ import psutil
 
 from tests.servers.hanging import hanging_app
 from tests.servers.serve import serving
+from tests.servers.trickle import trickle_app
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_WITHIN_S = 20.0  # seconds from SIGINT to exit: a step of `run` gets its own grace inside this
@@ -170,3 +171,24 @@ def test_run_stops_on_ctrl_c_passes_it_to_the_step_and_records_it(tmp_path: Path
     summary = json.loads((out_dir / "contract" / "summary.json").read_text(encoding="utf-8"))
     assert (summary["verdict"], summary["exit_code"]) == ("interrupted", 130)
     assert _left(descendants) == []
+
+
+def test_drift_against_a_target_that_never_finishes_an_answer_ends_at_its_deadline(tmp_path: Path) -> None:
+    """No read times out (a byte every half second), so only --deadline ends the run: exit 2, the
+    report of what was seen, saying it stopped."""
+    out_dir = tmp_path / "drift"
+    with serving(trickle_app()) as url:
+        proc = _harness("drift", "--base-url", url, "--timeout", "2", "--deadline", "3", "--out", str(out_dir))
+        try:
+            out, err = proc.communicate(timeout=STOP_WITHIN_S + 10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    assert "the deadline of 3 s (--deadline) passed" in err and "Traceback" not in err
+    data = json.loads((out_dir / "drift.json").read_text(encoding="utf-8"))
+    assert (data["summary"]["verdict"], data["summary"]["stopped"]) == (
+        "error",
+        "the deadline of 3 s (--deadline) passed",
+    )
+    assert "**Stopped** before its end" in (out_dir / "drift.md").read_text(encoding="utf-8")

@@ -3,7 +3,8 @@
 Probes a target (``--base-url``; unset: the embedded mock) and/or reads HAR captures (``--har``),
 diffs what it saw against the spec, and writes the report (``--format md,json,junit,html`` into
 ``--out``). Exit 0: no new drift; 1: new drift (of ``--fail-on`` severity or worse); 2: the report
-could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target).
+could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target, nothing
+observed) or is partial (``--deadline`` passed); 130: interrupted (the report has what was observed).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,12 +45,13 @@ from infsh_harness.drift.probe import ProbeConfig, ProbeError, ProbeResult, prob
 from infsh_harness.drift.scenarios import SCENARIOS
 from infsh_harness.drift.writers import FORMATS, write_reports
 from infsh_harness.http.observation import Observation
-from infsh_harness.rules.verdicts import EXIT_INTERRUPTED
+from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN
 from infsh_harness.spec import Spec, SpecError, load_spec
 
 __all__ = ["add_parser", "main"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_DEADLINE_S = 900.0  # the probe of a healthy server takes well under a minute
 
 
 class UsageError(Exception):
@@ -142,6 +145,11 @@ def add_parser(subparsers: Any) -> None:
         "--webhook-wait", type=non_negative_float, default=10.0, help="seconds to wait for a webhook (default 10)"
     )
     p.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument(
+        "--deadline", type=positive_float, default=DEFAULT_DEADLINE_S,
+        help=f"seconds the whole observation may take; then the report of what was seen, exit 2 "
+        f"(default {DEFAULT_DEADLINE_S:g})",
+    )  # fmt: skip
     p.add_argument(
         "--skip",
         action="append",
@@ -244,6 +252,30 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class _Deadline:
+    """The whole observation's bound: once ``seconds`` pass, the main thread gets a SIGINT (which
+    also breaks a blocking read) and :attr:`passed` says it was the deadline, not a Ctrl-C."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = False
+        self._main = threading.main_thread().ident
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.passed = True
+        if self._main is not None:
+            signal.pthread_kill(self._main, signal.SIGINT)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
 def main(args: argparse.Namespace) -> int:
     # a CI job cancelled with SIGTERM gets the same partial report as a Ctrl-C
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -273,16 +305,22 @@ def _main(args: argparse.Namespace) -> int:
     accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
     seen = _Seen()
     interrupted = False
+    stopped: str | None = None
+    deadline = _Deadline(args.deadline)
     try:
-        _observe(args, spec, seen)
+        with deadline:
+            _observe(args, spec, seen)
     except KeyboardInterrupt:
-        interrupted = True
+        if deadline.passed:
+            stopped = f"the deadline of {args.deadline:g} s (--deadline) passed"
+        else:
+            interrupted = True
     observations, notes = seen.everything()
     sources = seen.sources
-    if interrupted and args.update_baseline:
-        print("infsh-harness drift: interrupted; the baseline was left as it was", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    if not observations and not interrupted:  # nothing seen is nothing judged: never "no drift"
+    if (interrupted or stopped) and args.update_baseline:
+        print(f"infsh-harness drift: {stopped or 'interrupted'}; the baseline was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_NOT_RUN
+    if not observations and not interrupted and not stopped:  # nothing seen is nothing judged: never "no drift"
         why = "; ".join(n for n in notes if "no exchange" not in n) or "no exchange with the API"
         raise NothingJudged(f"nothing to judge: no observation of the API in {', '.join(sources)} ({why})")
     findings = diff(spec, observations)
@@ -293,6 +331,7 @@ def _main(args: argparse.Namespace) -> int:
     report = DriftReport(
         tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources),
         conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts, interrupted=interrupted,
+        stopped=stopped,
     )  # fmt: skip
     # the page (html) is built from drift.json, so asking for it writes that too
     files = [f for f in FORMATS if f in formats or (f == "json" and "html" in formats)]
@@ -300,7 +339,7 @@ def _main(args: argparse.Namespace) -> int:
     if "html" in formats:
         from infsh_harness import report as html_report
 
-        code = EXIT_INTERRUPTED if interrupted else None
+        code = EXIT_INTERRUPTED if interrupted else EXIT_NOT_RUN if stopped else None
         written.append(
             html_report.write_part("drift", args.out, exit_code=code, secrets=html_report.keys_in(os.environ))
         )
@@ -315,4 +354,7 @@ def _main(args: argparse.Namespace) -> int:
     if interrupted:
         print("infsh-harness drift: interrupted; the report has what was observed before", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if stopped:
+        print(f"infsh-harness drift: error: {stopped}; the report has what was observed before", file=sys.stderr)
+        return EXIT_NOT_RUN
     return 1 if report.failing else 0
