@@ -190,7 +190,9 @@ def _exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
      (["load", "--rate", "nan"], "--rate"), (["load", "--master-port", "65536"], "--master-port"),
      (["load", "--host", "http://u:pw@127.0.0.1:1"], "user-info"), (["load", "--drain-s", "inf"], "--drain-s"),
      (["run", "--base-url", "ftp://x"], "--base-url"), (["run", "--base-url", "http://u:pw@[::1]:1"], "user-info"),
-     (["history", "f.sqlite", "--limit", "0"], "--limit")],
+     (["history", "f.sqlite", "--limit", "0"], "--limit"), (["history", "."], "is a directory, not a history file"),
+     (["contract", "--out", "/proc/no-such/out", "--rule", "unknown-task-404"], "cannot make the report folder"),
+     (["run", "--out", "/proc/no-such/out", "--skip", "load"], "cannot make the report folder")],
 )  # fmt: skip
 def test_every_subcommand_refuses_bad_options_in_one_line(
     argv: list[str], words: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

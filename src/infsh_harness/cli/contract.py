@@ -241,6 +241,10 @@ def main(args: argparse.Namespace) -> int:
         return fail("infsh-harness contract", exc)
     out = Path(args.out).resolve()
     command = build_pytest_args(args, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail("infsh-harness contract", f"cannot make the report folder {out}: {exc.strerror or exc}")
     env = {**os.environ}
     env.pop("INFSH_BASE_URL", None)  # --base-url (already defaulted from it) is the one source
     for stale in ("summary.md", "summary.json", "junit.xml"):

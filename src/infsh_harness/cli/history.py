@@ -118,6 +118,8 @@ def main(args: argparse.Namespace) -> int:
     from infsh_harness.load.history import HistoryError
 
     path = Path(args.file)
+    if path.is_dir():
+        return _fail(f"{args.file[:200]} is a directory, not a history file")
     if args.plot is None and (args.scenario or args.quantile or args.out):
         return _fail("--scenario, --quantile and --out go with --plot")
     try:

@@ -269,7 +269,10 @@ def main(args: argparse.Namespace) -> int:
         return fail("infsh-harness run", problem)
     out = Path(args.out)
     log_dir = out / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail("infsh-harness run", f"cannot make the report folder {out}: {exc.strerror or exc}")
     outcomes: list[Outcome] = []
     target = args.base_url or ""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a cancelled CI job: as a Ctrl-C
