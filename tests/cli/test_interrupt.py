@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
 
 from tests.servers.hanging import hanging_app
 from tests.servers.serve import serving
@@ -67,11 +68,13 @@ def _hanging() -> Iterator[tuple[str, _Hits]]:
         yield url, hits
 
 
-def _interrupt(proc: subprocess.Popen[str]) -> tuple[str, str, float, list[psutil.Process]]:
-    """SIGINT to ``proc`` alone; (stdout, stderr, seconds it took to exit, its descendants before)."""
+def _interrupt(
+    proc: subprocess.Popen[str], signum: int = signal.SIGINT
+) -> tuple[str, str, float, list[psutil.Process]]:
+    """``signum`` to ``proc`` alone; (stdout, stderr, seconds it took to exit, its descendants before)."""
     descendants = psutil.Process(proc.pid).children(recursive=True)
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     try:
         out, err = proc.communicate(timeout=STOP_WITHIN_S + 30)
     except subprocess.TimeoutExpired:
@@ -122,12 +125,13 @@ def test_mock_stops_on_ctrl_c_with_a_waited_run_in_flight() -> None:
     assert _left(descendants) == []
 
 
-def test_drift_stops_on_ctrl_c_and_writes_a_partial_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_drift_stops_on_ctrl_c_and_writes_a_partial_report(tmp_path: Path, signum: int) -> None:
     out_dir = tmp_path / "drift"
     with _hanging() as (url, hits):
         proc = _harness("drift", "--base-url", url, "--timeout", "300", "--out", str(out_dir))
         _wait_for(lambda: hits.runs > 0, 60, "the probe's first run")
-        out, err, seconds, descendants = _interrupt(proc)
+        out, err, seconds, descendants = _interrupt(proc, signum)
     assert proc.returncode == 130, out[-2000:] + err[-2000:]
     assert seconds < STOP_WITHIN_S and "Traceback" not in err
     assert "interrupted; the report has what was observed before" in err
@@ -192,3 +196,18 @@ def test_drift_against_a_target_that_never_finishes_an_answer_ends_at_its_deadli
         "the deadline of 3 s (--deadline) passed",
     )
     assert "**Stopped** before its end" in (out_dir / "drift.md").read_text(encoding="utf-8")
+
+
+def test_contract_stopped_by_sigterm_keeps_its_summary_and_leaves_no_process(tmp_path: Path) -> None:
+    """A cancelled CI job sends SIGTERM: the same as a Ctrl-C (Ctrl-C itself: tests/contract/test_hostile.py)."""
+    out_dir = tmp_path / "contract"
+    with _hanging() as (url, hits):
+        proc = _harness("contract", "--base-url", url, "--profile", "quick", "--rule", "unknown-app-404",
+                        "--request-timeout", "120", "--out", str(out_dir))  # fmt: skip
+        _wait_for(lambda: hits.runs > 0, 60, "the suite's first run")
+        out, err, seconds, descendants = _interrupt(proc, signal.SIGTERM)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert seconds < STOP_WITHIN_S and descendants
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["verdict"], summary["exit_code"]) == ("interrupted", 130)
+    assert _left(descendants) == []

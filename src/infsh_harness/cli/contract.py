@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from infsh_harness.cli.args import (
@@ -206,6 +207,10 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[int, bool]:
         return EXIT_INTERRUPTED, True
 
 
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupted: bool) -> None:
     """The suite wrote no summary (it was killed, or could not start): say so in the files CI reads."""
     from infsh_harness.contract.summary import RunInfo, SuiteResult, junit_xml, render_summary, summary_data
@@ -249,7 +254,11 @@ def main(args: argparse.Namespace) -> int:
     env.pop("INFSH_BASE_URL", None)  # --base-url (already defaulted from it) is the one source
     for stale in ("summary.md", "summary.json", "junit.xml"):
         (out / stale).unlink(missing_ok=True)
-    pytest_code, interrupted = _run(command, env)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a cancelled CI job: as a Ctrl-C
+    try:
+        pytest_code, interrupted = _run(command, env)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     code = EXIT_INTERRUPTED if interrupted else _exit_code(pytest_code)
     if not (out / "summary.json").exists():
         if not interrupted:
