@@ -191,6 +191,7 @@ def _exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
      (["load", "--host", "http://u:pw@127.0.0.1:1"], "user-info"), (["load", "--drain-s", "inf"], "--drain-s"),
      (["run", "--base-url", "ftp://x"], "--base-url"), (["run", "--base-url", "http://u:pw@[::1]:1"], "user-info"),
      (["history", "f.sqlite", "--limit", "0"], "--limit"), (["history", "."], "is a directory, not a history file"),
+     (["history", "n" * 300], "File name too long"), (["load", "--history", "n" * 300], "File name too long"),
      (["contract", "--out", "/proc/no-such/out", "--rule", "unknown-task-404"], "cannot make the report folder"),
      (["run", "--out", "/proc/no-such/out", "--skip", "load"], "cannot make the report folder")],
 )  # fmt: skip

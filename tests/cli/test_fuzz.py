@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infsh_harness.cli import COMMANDS, INTERNAL_ERROR, build_parser, main
+from tests.cli.test_history import _history
 
 EXAMPLES = 100  # per sub-command: the six run in seconds
 
@@ -75,14 +76,16 @@ def _nothing_runs(command: str) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Paths of each kind a fuzzed option may name: text, binary, a folder, missing, a SQLite-looking file."""
+    """Paths of each kind a fuzzed option may name: text, binary, a folder, missing, a load history."""
     root = tmp_path_factory.mktemp("fuzz")
     (root / "text.yaml").write_text("run_wait:\n  time_to_terminal: {p50: 100}\n", encoding="utf-8")
     (root / "bad.json").write_text('{"log": {"entries": [1, {"request": []}]}}', encoding="utf-8")
     (root / "binary.har").write_bytes(bytes(range(256)) * 4)
     (root / "empty").write_bytes(b"")
     (root / "folder").mkdir()
-    return {name: str(root / name) for name in ("text.yaml", "bad.json", "binary.har", "empty", "folder", "none")}
+    _history(root / "history.sqlite")
+    names = ("text.yaml", "bad.json", "binary.har", "empty", "folder", "none", "history.sqlite")
+    return {name: str(root / name) for name in names}
 
 
 _NUMBERS = ["0", "-1", "1", "0.5", "nan", "NaN", "inf", "-inf", "1e400", "65535", "65536", "99999999999999999999",
@@ -94,7 +97,7 @@ _URLS = ["http://127.0.0.1:1", "http://[::1]:1", "http://::1:8080", "http://[::1
 _WORDS = ["documented", "wire", "quick", "full", "strict", "default", "fast", "realistic", "last", "1", "p50",
           "run_wait", "run_poll,webhook", "md,json", "html", "pdf", "info", "breaking", "auto", "yes", "no",
           "unknown-task-404", "{}", "[1]", '{"x": 1}', "[" * 2000, "{oops", "0.0.0.0", "::1", "localhost",
-          "time_to_terminal", "--", "-", "--no-such-option"]  # fmt: skip
+          "time_to_terminal", "--", "-", "--no-such-option", "n" * 300, "d/" * 3000]  # fmt: skip
 
 
 def _value(files: dict[str, str]) -> st.SearchStrategy[str]:
@@ -159,7 +162,8 @@ def test_the_fuzzer_reaches_accepted_input(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("INFSH_BASE_URL", raising=False)
     accepted = {"mock": ["--port", "0"], "contract": ["--profile", "quick"], "drift": ["--har", files["bad.json"]],
-                "load": ["-t", "2s"], "run": ["--skip", "load"]}  # fmt: skip
+                "load": ["-t", "2s"], "run": ["--skip", "load"],
+                "history": [files["history.sqlite"], "--plot", "time_to_terminal"]}  # fmt: skip
     for command, argv in accepted.items():
         with _nothing_runs(command):
             assert _run([command, *argv]) == ("accepted", ""), command

@@ -213,6 +213,8 @@ def _options(args: argparse.Namespace) -> Any:
             check_history(Path(args.history), args.baseline)
         except HistoryError as exc:
             raise ValueError(str(exc)) from None
+        except OSError as exc:
+            raise ValueError(f"--history {args.history[:100]!r}: {exc.strerror or exc}") from None
     objectives: dict[str, Any] = {}
     slo_file = None
     if not args.no_slo:
