@@ -1,6 +1,8 @@
 """Canary keys: ``drift`` (probing a server, and reading a HAR) and ``load`` against a server that
 echoes the key it was sent in bodies and headers write neither key into any file nor either stream.
-(The contract suite's run: tests/contract/test_hostile.py.)"""
+A server whose status line holds the key (so an HTTP parser's error quotes it) gets the same from
+``drift``, ``contract`` and ``load``. (The contract suite against an echoing server:
+tests/contract/test_hostile.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.servers.echo import echoing
+import pytest
+
+from tests.servers.echo import echoing, status_line_echo
 
 ROOT = Path(__file__).resolve().parents[2]
 # one key shaped like production's, one not: both must be scrubbed, by shape and by value
@@ -97,4 +101,22 @@ def test_load_against_an_echoing_server_writes_no_key(tmp_path: Path) -> None:
                         "--drain-s", "3", "--no-slo", "--out", str(out), timeout_s=120)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (out / "summary.json").exists() and any(out.rglob("*.html"))
+    assert _leaks(done, out) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["drift", "--timeout", "3"], ["contract", "--profile", "quick", "--request-timeout", "3"],
+     ["load", "-t", "2s", "--rate", "2", "--no-slo"]],
+    ids=["drift", "contract", "load"],
+)  # fmt: skip
+def test_a_key_quoted_in_an_error_message_is_never_shown(argv: list[str], tmp_path: Path) -> None:
+    """The server answers with the key in its status line, so the HTTP parser's error quotes it: the
+    run cannot be made (exit 2, one line), and neither that line nor any file holds the key."""
+    out = tmp_path / "out"
+    with status_line_echo() as url:
+        target = ["--host", url] if argv[0] == "load" else ["--base-url", url]
+        done = _harness(*argv, *target, "--out", str(out))
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
     assert _leaks(done, out) == []

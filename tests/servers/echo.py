@@ -7,6 +7,8 @@ cookie, in ``WWW-Authenticate`` and in a ``Link`` URL; the harness must write no
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +18,7 @@ from infsh_harness.mock.server import serve_in_thread
 from tests.servers.seeded import SeededProxy
 from tests.servers.serve import serving
 
-__all__ = ["EchoHeaders", "echoing"]
+__all__ = ["EchoHeaders", "echoing", "status_line_echo"]
 
 
 class EchoHeaders:
@@ -53,3 +55,42 @@ def echoing(keys: Sequence[str], bugs: Sequence[str] = ("echo_key",), phase_ms: 
         with serving(EchoHeaders(proxy)) as url:
             proxy.public_url = url
             yield url
+
+
+@contextmanager
+def status_line_echo() -> Iterator[str]:
+    """A server that is not HTTP: it answers every request with a status line holding the key it was
+    sent, so the client's parse error quotes the key. The base URL, on 127.0.0.1."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                request = conn.recv(65536)
+                key = next((line.split()[-1] for line in request.split(b"\r\n")
+                            if line.lower().startswith(b"authorization:") and line.split()), b"")  # fmt: skip
+                conn.sendall(b"BAD " + key + b"\r\n\r\n")
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, name="status-line-echo", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

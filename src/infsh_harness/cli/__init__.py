@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -69,11 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("infsh-harness: interrupted", file=sys.stderr, flush=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
-        from infsh_harness import defaults
-        from infsh_harness.cli.args import one_line
-        from infsh_harness.redact import redact_text, secrets_of
+        from infsh_harness.cli.args import one_line, scrubbed
 
-        secrets = secrets_of([*defaults.api_keys(os.environ), *defaults.mock_keys(os.environ)])
-        message = one_line(redact_text(str(exc).splitlines()[0] if str(exc) else "", secrets), 300)
+        message = one_line(scrubbed(str(exc).splitlines()[0] if str(exc) else ""), 300)
         print(f"infsh-harness: error: {INTERNAL_ERROR}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 2

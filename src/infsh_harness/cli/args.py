@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -47,6 +48,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "rate",
+    "scrubbed",
     "server_port",
     "whole",
 ]
@@ -281,7 +283,17 @@ def one_line(text: object, limit: int = 1000) -> str:
     return line if len(line) <= limit else line[:limit] + "..."
 
 
+def scrubbed(text: object) -> str:
+    """``text`` with the keys of the environment (and anything shaped like one) removed: a message
+    may quote what a server sent, and a careless server sends the key back."""
+    from infsh_harness import defaults
+    from infsh_harness.redact import redact_text, secrets_of
+
+    keys = secrets_of([*defaults.api_keys(os.environ), *defaults.mock_keys(os.environ)])
+    return redact_text(str(text), keys)
+
+
 def fail(prog: str, message: object) -> int:
-    """Say on stderr, in one line, why ``prog`` could not run; answer its exit code, 2."""
-    print(f"{prog}: error: {one_line(message)}", file=sys.stderr, flush=True)
+    """Say on stderr, in one line and without a key, why ``prog`` could not run; answer its exit code, 2."""
+    print(f"{prog}: error: {one_line(scrubbed(message))}", file=sys.stderr, flush=True)
     return 2
