@@ -211,3 +211,19 @@ def test_contract_stopped_by_sigterm_keeps_its_summary_and_leaves_no_process(tmp
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     assert (summary["verdict"], summary["exit_code"]) == ("interrupted", 130)
     assert _left(descendants) == []
+
+
+def test_run_killed_outright_leaves_no_step_behind(tmp_path: Path) -> None:
+    """SIGKILL gives `run` no chance to pass anything on: its step gets SIGTERM from the kernel when
+    it dies, stops as on a Ctrl-C (its summary written) and leaves no process."""
+    out_dir = tmp_path / "reports"
+    with _hanging() as (url, hits):
+        proc = _harness("run", "--base-url", url, "--skip", "load", "--out", str(out_dir))
+        _wait_for(lambda: hits.runs > 0, 90, "the contract step's first run")
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()
+        proc.communicate(timeout=30)
+        _, alive = psutil.wait_procs(descendants, timeout=STOP_WITHIN_S)
+    assert _left(alive) == []
+    summary = json.loads((out_dir / "contract" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["verdict"] == "interrupted"

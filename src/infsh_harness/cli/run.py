@@ -32,7 +32,7 @@ from typing import Any
 
 from infsh_harness import defaults, report
 from infsh_harness.cli.args import base_url, fail, out_dir
-from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.load.processes import _parent_death_signal, embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED
@@ -179,10 +179,12 @@ def _run(step: Step, log_dir: Path) -> Outcome:
     started, started_at = time.monotonic(), time.time()
     log_path = log_dir / f"{step.name}.log"
     with log_path.open("w", encoding="utf-8") as log:
-        # its own session: a terminal's Ctrl-C reaches this process only, which passes one on
+        # its own session: a terminal's Ctrl-C reaches this process only, which passes one on; if
+        # this process dies, the step gets SIGTERM (and writes its report as on a Ctrl-C)
         proc = subprocess.Popen(
-            step.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+            step.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_parent_death_signal(),
+        )  # fmt: skip
         try:
             code = proc.wait()
         except KeyboardInterrupt:
