@@ -140,7 +140,7 @@ def test_drift_stops_on_ctrl_c_and_writes_a_partial_report(tmp_path: Path, signu
     assert data["sources"] == [f"probe:{url}"]
     assert "**Interrupted**" in (out_dir / "drift.md").read_text(encoding="utf-8")
     assert 'type="interrupted"' in (out_dir / "drift.xml").read_text(encoding="utf-8")
-    assert (out_dir / "drift.html").exists()
+    assert "Interrupted before its end" in (out_dir / "drift.html").read_text(encoding="utf-8")
     assert _left(descendants) == []
 
 
@@ -196,6 +196,7 @@ def test_drift_against_a_target_that_never_finishes_an_answer_ends_at_its_deadli
         "the deadline of 3 s (--deadline) passed",
     )
     assert "**Stopped** before its end" in (out_dir / "drift.md").read_text(encoding="utf-8")
+    assert "Stopped before its end (the deadline of 3 s" in (out_dir / "drift.html").read_text(encoding="utf-8")
 
 
 def test_contract_stopped_by_sigterm_keeps_its_summary_and_leaves_no_process(tmp_path: Path) -> None:
