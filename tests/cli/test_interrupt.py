@@ -97,7 +97,8 @@ def _left(processes: list[psutil.Process]) -> list[str]:
     return alive
 
 
-def test_mock_stops_on_ctrl_c_with_a_waited_run_in_flight() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_mock_stops_on_ctrl_c_with_a_waited_run_in_flight(signum: int) -> None:
     proc = _harness("mock", "--port", "0", "--phase-ms", "60000")
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -117,7 +118,7 @@ def test_mock_stops_on_ctrl_c_with_a_waited_run_in_flight() -> None:
     client.start()
     time.sleep(1.0)
     assert not done, "the waited run ended before the mock was interrupted"
-    out, err, seconds, descendants = _interrupt(proc)
+    out, err, seconds, descendants = _interrupt(proc, signum)
     assert proc.returncode == 130, err
     assert seconds < STOP_WITHIN_S and "Traceback" not in err
     client.join(10)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
+from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults
@@ -132,5 +134,14 @@ def main(args: argparse.Namespace) -> int:
     except (OSError, OverflowError) as exc:
         return fail(PROG, f"cannot listen on {args.host}:{args.port}: {exc}")
     server.on_ready(lambda url: print(f"listening on {url}", flush=True))
-    server.run(sock)
+    # uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again: both end as Ctrl-C (130)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        server.run(sock)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0 if server.url else 2
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
