@@ -13,8 +13,10 @@ import binascii
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = ["KEY_PATTERN", "REDACTED", "redact_text", "redact_value", "scrub_file", "secrets_of"]
 
@@ -30,24 +32,54 @@ def secrets_of(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(sorted(kept, key=len, reverse=True))
 
 
+@lru_cache(maxsize=256)
+def _forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as it may be written: as is, percent-encoded (a URL, a form) and escaped in JSON."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1]}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every ``inf_...`` key, and every one of ``secrets``, replaced."""
+    """``text`` with every ``inf_...`` key, and every one of ``secrets`` (in any of its :func:`_forms`), replaced."""
     for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, REDACTED)
+        if not secret:
+            continue
+        for form in _forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
     return KEY_PATTERN.sub(REDACTED, text)
 
 
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A JSON value with every string in it redacted (keys of objects included)."""
+    """A JSON value with every string in it redacted (keys of objects included).
+
+    Walked with a stack of its own, not by recursion: a server's answer nested as deep as its JSON
+    parser allows is redacted like any other."""
     secrets = tuple(secrets)
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {redact_text(str(k), secrets): redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_value(v, secrets) for v in value]
-    return value
+
+    def leaf(v: Any) -> Any:
+        return redact_text(v, secrets) if isinstance(v, str) else v
+
+    if not isinstance(value, (dict, list)):
+        return leaf(value)
+    root: list[Any] = [None]
+    todo: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (a container, where its copy goes, under what)
+    while todo:
+        source, parent, slot = todo.pop()
+        if isinstance(source, dict):
+            copy: Any = {}
+            items: Iterable[tuple[Any, Any]] = ((redact_text(str(k), secrets), v) for k, v in source.items())
+        else:
+            copy = [None] * len(source)
+            items = enumerate(source)
+        parent[slot] = copy
+        for key, item in items:
+            if isinstance(item, (dict, list)):
+                copy[key] = None
+                todo.append((item, copy, key))
+            else:
+                copy[key] = leaf(item)
+    return root[0]
 
 
 def _scrub_har(value: Any, secrets: tuple[str, ...]) -> Any:

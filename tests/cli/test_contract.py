@@ -21,14 +21,19 @@ def parse(*argv: str) -> argparse.Namespace:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--base-url", "ftp://host"], "--base-url must be an http(s) URL"),
-        (["--rule", "no-such-rule"], "unknown rule no-such-rule"),
+        (["--base-url", "ftp://host"], "argument --base-url: the URL must be an http:// or https:// URL"),
+        (["--base-url", "http://user:pw@127.0.0.1:9"], "must not carry user-info"),
+        (["--base-url", "http://::1:9"], "an IPv6 address goes in brackets"),
+        (["--rule", "no-such-rule"], "unknown rule 'no-such-rule'"),
         (["--complete-input", "{oops"], "--complete-input is not JSON"),
         (["--long-input", "[1]"], "--long-input must be a JSON object"),
-        (["--webhook-deadline", "-1"], "--webhook-deadline must not be negative"),
-        (["--max-examples", "0"], "--max-examples must be at least 1"),
+        (["--webhook-deadline", "-1"], "argument --webhook-deadline: expected 0 or more"),
+        (["--webhook-port", "65536"], "argument --webhook-port: expected a port from 0 to 65535"),
+        (["--out", __file__], "argument --out: "),
+        (["--max-examples", "0"], "argument --max-examples: expected a finite number at least 1"),
         (["--mode", "lenient"], "argument --mode: invalid choice: 'lenient'"),
-        (["--require-all", "--rule", "no-such-rule"], "unknown rule no-such-rule"),
+        (["--require-all", "--rule", "no-such-rule"], "unknown rule 'no-such-rule'"),
+        (["--complete-input", "[" * 50_000], "--complete-input is not JSON"),
         (["--suite-deadline", "0"], "argument --suite-deadline: expected a positive number"),
         (["--request-timeout", "nan"], "argument --request-timeout: expected a positive number"),
         (["--rate-limit-probe", "-1"], "--rate-limit-probe must be from 0 to"),
@@ -106,3 +111,20 @@ def test_contract_exits_2_when_the_target_cannot_be_reached(tmp_path: Path) -> N
     assert code == 2
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["exit_code"] == 2 and "cannot reach the target" in data["stopped"]["reason"]
+
+
+def test_a_run_that_checked_no_rule_says_so_and_does_not_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a rule no test checks yet is selected: every verdict is unchecked, which is no pass (exit 2)."""
+    from tests.contract.runs import AWAITING_CHECKS
+
+    assert AWAITING_CHECKS, "no rule is without a check: select one whose check skips on the embedded mock"
+    rule = sorted(AWAITING_CHECKS)[0]
+    monkeypatch.delenv("INFSH_BASE_URL", raising=False)
+    code = main(["contract", "--profile", "quick", "--rule", rule, "--out", str(tmp_path)])
+    assert code == 2
+    assert "no rule could be checked: the run judged nothing" in capsys.readouterr().err
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert (data["exit_code"], data["verdict"], data["unchecked"]) == (2, "error", [rule])
+    assert "the run judged nothing" in (tmp_path / "summary.md").read_text(encoding="utf-8")

@@ -133,13 +133,27 @@ def _free_port() -> int:
         ["--update-baseline", "--har", FIXTURE_HAR],
         ["--no-probe"],
         ["--spec", "{tmp}/missing.yaml", "--har", FIXTURE_HAR],
+        ["--spec", "{tmp}", "--har", FIXTURE_HAR],
+        ["--har", "{tmp}"],
+        ["--har", "/dev/null"],
+        ["--har", "{tmp}/binary.har"],
+        ["--baseline", "{tmp}/binary.har", "--har", FIXTURE_HAR],
+        ["--base-url", "http://user:pw@127.0.0.1:{port}"],
+        ["--base-url", "http://::1:{port}"],
+        ["--timeout", "nan"],
+        ["--webhook-port", "65536"],
     ],
 )
 def test_drift_that_cannot_run_exits_2_with_one_line(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "binary.har").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)))
     args = [a.format(tmp=tmp_path, port=_free_port()) for a in argv]
-    assert main(["drift", "--out", str(tmp_path / "out"), *args]) == 2
+    try:
+        code = main(["drift", "--out", str(tmp_path / "out"), *args])
+    except SystemExit as exc:  # a value refused where it is parsed: argparse's usage error
+        code = exc.code  # type: ignore[assignment]
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("infsh-harness drift: error:")
 
@@ -148,3 +162,70 @@ def test_an_unknown_scenario_to_skip_is_a_usage_error(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exit_info:
         main(["drift", "--skip", "nope"])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def _har(path: Path, entries: list[object]) -> str:
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    return str(path)
+
+
+_FOREIGN = {
+    "request": {"method": "GET", "url": "http://127.0.0.1:9/favicon.ico", "headers": []},
+    "response": {"status": 200, "headers": [], "content": {"mimeType": "image/x-icon", "text": ""}},
+}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[], [{"request": {"method": "POST", "url": "http://127.0.0.1:9/run"}}], [_FOREIGN],
+     [{"request": [], "response": {"status": 200}}, {"request": {"url": 5}, "response": {"status": "x"}}, 7]],
+    ids=["empty", "unanswered", "not-the-api", "malformed"],
+)  # fmt: skip
+def test_a_har_with_no_usable_entry_judges_nothing_and_exits_2(
+    entries: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing observed is not "no drift": one line saying nothing was judged, exit 2, no report."""
+    har = _har(tmp_path / "capture.har", entries)
+    out = tmp_path / "out"
+    assert main(["drift", "--har", har, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "error" in line]
+    assert len(lines) == 1 and "nothing to judge" in lines[0] and "Traceback" not in captured.err
+    assert "no drift" not in captured.out and not (out / "drift.json").exists()
+
+
+def test_a_har_with_nothing_usable_beside_one_that_has_is_said_but_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = _har(tmp_path / "empty.har", [])
+    assert main(["drift", "--har", empty, "--har", FIXTURE_HAR, "--out", str(tmp_path / "out")]) == 1
+    assert f"{empty}: no usable exchange with the API" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--har", "--baseline", "--spec"])
+def test_an_input_nested_too_deeply_to_read_is_one_line(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    argv = ["drift", option, str(deep), "--no-probe", "--out", str(tmp_path / "out")]
+    if option != "--har":
+        argv += ["--har", FIXTURE_HAR]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nested too deeply" in err[0], err
+
+
+@pytest.mark.parametrize("depth", [900, 990, 5000])
+def test_an_answer_nested_as_deep_as_a_server_likes_is_judged_and_scrubbed(depth: int, tmp_path: Path) -> None:
+    key = "inf_deep_canary_0123"
+    body = '{"a":' * depth + json.dumps(f"refused {key}") + "}" * depth
+    entry = {
+        "request": {"method": "GET", "url": "http://127.0.0.1:9/tasks/x", "headers": []},
+        "response": {"status": 404, "headers": [{"name": "Content-Type", "value": "application/json"}],
+                     "content": {"mimeType": "application/json", "text": body}},
+    }  # fmt: skip
+    out = tmp_path / "out"
+    har = _har(tmp_path / "deep.har", [entry])
+    assert main(["drift", "--har", har, "--base-url", "http://127.0.0.1:9", "--no-probe", "--out", str(out)]) in (0, 1)
+    assert [p.name for p in out.iterdir() if key.encode() in p.read_bytes()] == []

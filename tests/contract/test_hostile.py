@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN
-from tests.contract.runs import FAST, ROOT, run_suite, seeded, suite_env, summary
+from tests.contract.runs import FAST, ROOT, run_suite, suite_env, summary
+from tests.servers.echo import echoing
 from tests.servers.hanging import hanging_app
 from tests.servers.serve import serving
 
@@ -25,11 +26,12 @@ def _contract(*argv: str) -> list[str]:
 
 
 def test_no_key_in_any_file_or_stream_whatever_the_server_echoes(tmp_path: Path) -> None:
-    """The server names the key it was sent in every error and task, and breaks documented rules
-    (so failures, evidence and schemathesis' reproductions are printed): no file the run writes and
+    """The server names the key it was sent in every error and task, and in its answers' headers (a
+    header of its own, a cookie, WWW-Authenticate, a Link URL), and breaks documented rules (so
+    failures, evidence and schemathesis' reproductions are printed): no file the run writes and
     neither stream has either key."""
     out = tmp_path / "out"
-    with seeded(["echo_key", "completed_without_output", "text_success"], keys=CANARIES) as url:
+    with echoing(CANARIES, bugs=["echo_key", "completed_without_output", "text_success"]) as url:
         done = subprocess.run(
             _contract("--base-url", url, "--profile", "quick", "--seed", "3", "--mock-controls", "no",
                       "--out", str(out), *FAST),
@@ -38,7 +40,8 @@ def test_no_key_in_any_file_or_stream_whatever_the_server_echoes(tmp_path: Path)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     written = [p for p in out.rglob("*") if p.is_file()]
     assert {p.name for p in written} >= {"summary.json", "summary.md", "junit.xml", "schemathesis.har", "output.txt"}
-    assert "served_for" in (out / "schemathesis" / "schemathesis.har").read_text(encoding="utf-8")  # it echoed
+    har = (out / "schemathesis" / "schemathesis.har").read_text(encoding="utf-8")
+    assert "served_for" in har and "x-echo-key" in har.lower()  # it echoed, in bodies and headers
     for key in CANARIES:
         assert [p for p in written if key.encode() in p.read_bytes()] == [], key
         assert key not in done.stdout and key not in done.stderr
@@ -115,3 +118,12 @@ def test_ctrl_c_stops_the_run_keeps_a_summary_and_leaves_no_process(tmp_path: Pa
     assert (out / "junit.xml").exists() and "Interrupted" in (out / "summary.md").read_text(encoding="utf-8")
     assert [pid for pid in children if _alive(pid)] == []
     assert "Traceback" not in stderr
+
+
+def test_the_suite_run_directly_refuses_user_info_in_the_base_url(tmp_path: Path) -> None:
+    """``pytest`` on the suite with ``http://user:password@host``: one line, the password not shown, no
+    request sent (it would have become Basic auth replacing the key)."""
+    result = run_suite("http://admin:s3cret-pw@127.0.0.1:9", tmp_path)
+    assert result.returncode != 0 and "must not carry user-info" in result.stderr, result.stdout + result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert not (tmp_path / "summary.json").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 from infsh_harness._version import __version__
@@ -28,7 +29,9 @@ COMMANDS: dict[str, str] = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # one line, whatever the arguments it quotes hold (a newline, a URL of thousands of characters)
+        line = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {line if len(line) <= 500 else line[:500] + '...'}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,11 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERNAL_ERROR = "internal error"  # the words of the last-resort line, which a test never expects
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run its sub-command: its exit code; 2 with one line on a usage error; 130 on Ctrl-C.
+
+    Nothing ends in a traceback: an error no sub-command foresaw is one line on stderr (its type and
+    message, keys scrubbed) and exit 2, the run could not be made."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args))
     except KeyboardInterrupt:
+        print("infsh-harness: interrupted", file=sys.stderr, flush=True)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        from infsh_harness.cli.args import one_line, scrubbed
 
+        message = one_line(scrubbed(str(exc).splitlines()[0] if str(exc) else ""), 300)
+        print(f"infsh-harness: error: {INTERNAL_ERROR}: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 2

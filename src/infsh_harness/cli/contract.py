@@ -22,10 +22,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from infsh_harness.cli import step_summary
-from infsh_harness.cli.args import positive_float
+from infsh_harness.cli.args import (
+    base_url,
+    bind_host,
+    fail,
+    name_arg,
+    non_negative_float,
+    out_dir,
+    port,
+    positive_float,
+    whole,
+)
 from infsh_harness.contract.options import MAX_RATE_LIMIT_PROBE
 from infsh_harness.contract.settings import DEFAULT_APPS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SUITE_DEADLINE_S, PROFILES
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN, MODES
@@ -62,25 +73,49 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "contract", help="run the contract suite against a server (default: the embedded mock)", description=__doc__
     )
-    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
-    p.add_argument("--out", default="reports/contract", help="report folder (default reports/contract)")
+    p.add_argument(
+        "--base-url",
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
+        help="server to test (default: $INFSH_BASE_URL, else the embedded mock)",
+    )
+    p.add_argument("--out", type=out_dir, default="reports/contract", help="report folder (default reports/contract)")
     p.add_argument(
         "--profile", choices=sorted(PROFILES), default=os.environ.get("INFSH_CONTRACT_PROFILE", "full"),
         help="quick (~10 s on the mock) or full (default; INFSH_CONTRACT_PROFILE)",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run (default: random, reported)")
-    p.add_argument("--rule", action="append", default=[], metavar="ID", help="check only this rule (repeatable)")
-    p.add_argument("--max-examples", type=int, default=None, help="schemathesis examples per operation")
+    p.add_argument(
+        "--seed",
+        type=whole(0, 2**32 - 1),
+        default=None,
+        help="seed, for a reproducible run (default: random, reported)",
+    )
+    p.add_argument(
+        "--rule", action="append", type=name_arg, default=[], metavar="ID", help="check only this rule (repeatable)"
+    )
+    p.add_argument("--max-examples", type=whole(1, 100_000), default=None, help="schemathesis examples per operation")
     for role, (app, payload) in DEFAULT_APPS.items():
-        p.add_argument(f"--{role}-app", default=None, help=f"app used as the '{role}' app (default {app})")
+        p.add_argument(
+            f"--{role}-app", type=name_arg, default=None, help=f"app used as the '{role}' app (default {app})"
+        )
         p.add_argument(f"--{role}-input", default=None, help=f"its JSON input (default {payload})")
-    p.add_argument("--webhook-bind", default=None, help="address the webhook receiver binds (default 127.0.0.1)")
-    p.add_argument("--webhook-host", default=None, help="host put in webhook URLs, for a remote server")
-    p.add_argument("--webhook-port", type=int, default=None, help="port of the webhook receiver (default: free)")
-    p.add_argument("--webhook-deadline", type=float, default=None, help="seconds a webhook may take (default 10)")
-    p.add_argument("--webhook-grace", type=float, default=None, help="seconds to wait for duplicates (default 1)")
-    p.add_argument("--task-deadline", type=float, default=None, help="seconds a task may take to end (default 60)")
-    p.add_argument("--no-wait-deadline", type=float, default=None, help="seconds wait=false may take (default 5)")
+    p.add_argument(
+        "--webhook-bind", type=bind_host, default=None, help="address the webhook receiver binds (default 127.0.0.1)"
+    )
+    p.add_argument("--webhook-host", type=bind_host, default=None, help="host put in webhook URLs, for a remote server")
+    p.add_argument("--webhook-port", type=port, default=None, help="port of the webhook receiver (default: free)")
+    p.add_argument(
+        "--webhook-deadline", type=non_negative_float, default=None, help="seconds a webhook may take (default 10)"
+    )
+    p.add_argument(
+        "--webhook-grace", type=non_negative_float, default=None, help="seconds to wait for duplicates (default 1)"
+    )
+    p.add_argument(
+        "--task-deadline", type=non_negative_float, default=None, help="seconds a task may take to end (default 60)"
+    )
+    p.add_argument(
+        "--no-wait-deadline", type=non_negative_float, default=None, help="seconds wait=false may take (default 5)"
+    )
     p.add_argument(
         "--mode", choices=MODES, default="default",
         help="default: a broken documented or http rule fails the run; strict: a convention done otherwise too",
@@ -99,40 +134,28 @@ def add_parser(subparsers: Any) -> None:
         help="whether the target has the mock's /_mock/ controls (default auto)",
     )  # fmt: skip
     p.add_argument(
-        "--rate-limit-probe", type=int, default=None, metavar="N",
+        "--rate-limit-probe", type=whole(0, MAX_RATE_LIMIT_PROBE), default=None, metavar="N",
         help="send up to N getTask requests at the end of the run to reach a 429 and check it (default 0: none)",
     )  # fmt: skip
     p.set_defaults(func=main)
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed must not be negative")
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError("--max-examples must be at least 1")
-    if args.rate_limit_probe is not None and not 0 <= args.rate_limit_probe <= MAX_RATE_LIMIT_PROBE:
-        raise UsageError(f"--rate-limit-probe must be from 0 to {MAX_RATE_LIMIT_PROBE}")
-    for name in ("webhook_deadline", "webhook_grace", "task_deadline", "no_wait_deadline", "webhook_port"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     try:
         rules = load_spec().rules
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     unknown = [r for r in args.rule if r not in rules]
     if unknown:
-        raise UsageError(f"unknown rule {', '.join(unknown)} (the spec has {', '.join(rules)})")
+        raise UsageError(f"unknown rule {unknown[0][:100]!r} (the spec has {', '.join(rules)})")
     for role in DEFAULT_APPS:
         raw = getattr(args, f"{role}_input")
         if raw is None:
             continue
         try:
             value = json.loads(raw)
-        except ValueError:
-            raise UsageError(f"--{role}-input is not JSON: {raw!r}") from None
+        except (ValueError, RecursionError):
+            raise UsageError(f"--{role}-input is not JSON: {raw[:100]!r}") from None
         if not isinstance(value, dict):
             raise UsageError(f"--{role}-input must be a JSON object")
 
@@ -175,7 +198,10 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[int, bool]:
     """Run the suite; on Ctrl-C pass one SIGINT on and give it time to write its summary.
     ``(exit code, interrupted)``. No process is left behind."""
     # its own session: a terminal's Ctrl-C reaches this process only, which passes exactly one on
-    proc = subprocess.Popen(command, env=env, start_new_session=True)
+    # (and, should this process die outright, it gets SIGTERM rather than being left behind)
+    from infsh_harness.load.processes import _parent_death_signal
+
+    proc = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_parent_death_signal())
     try:
         return proc.wait(), False
     except KeyboardInterrupt:
@@ -190,6 +216,10 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[int, bool]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         return EXIT_INTERRUPTED, True
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupted: bool) -> None:
@@ -209,6 +239,15 @@ def _fallback_summary(out: Path, args: argparse.Namespace, code: int, interrupte
     (out / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
+def _judged_nothing(summary: Path) -> bool:
+    """Whether the summary has no rule honoured, broken or done differently (every one unchecked)."""
+    try:
+        counts = json.loads(summary.read_text(encoding="utf-8")).get("counts", {})
+        return sum(int(counts.get(v, 0)) for v in ("honoured", "broken", "differs")) == 0
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False  # unreadable: the exit code the suite gave stands
+
+
 @step_summary.appends(lambda args: Path(args.out) / "summary.md")
 def main(args: argparse.Namespace) -> int:
     try:
@@ -216,15 +255,22 @@ def main(args: argparse.Namespace) -> int:
         if not (CONTRACT_TESTS / "conftest.py").exists():
             raise UsageError(f"the contract suite is not at {CONTRACT_TESTS}")
     except UsageError as exc:
-        print(f"infsh-harness contract: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("infsh-harness contract", exc)
     out = Path(args.out).resolve()
     command = build_pytest_args(args, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail("infsh-harness contract", f"cannot make the report folder {out}: {exc.strerror or exc}")
     env = {**os.environ}
     env.pop("INFSH_BASE_URL", None)  # --base-url (already defaulted from it) is the one source
     for stale in ("summary.md", "summary.json", "junit.xml"):
         (out / stale).unlink(missing_ok=True)
-    pytest_code, interrupted = _run(command, env)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a cancelled CI job: as a Ctrl-C
+    try:
+        pytest_code, interrupted = _run(command, env)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     code = EXIT_INTERRUPTED if interrupted else _exit_code(pytest_code)
     if not (out / "summary.json").exists():
         if not interrupted:
@@ -233,6 +279,9 @@ def main(args: argparse.Namespace) -> int:
         _fallback_summary(out, args, code, interrupted)
     elif interrupted:
         print("infsh-harness contract: interrupted; the summary has what was judged", file=sys.stderr)
+    elif _judged_nothing(out / "summary.json"):
+        print("infsh-harness contract: error: no rule could be checked: the run judged nothing", file=sys.stderr)
+        code = EXIT_NOT_RUN if code == 0 else code  # the suite says so too; never a pass either way
     from infsh_harness import report
 
     report.write_part("contract", out, exit_code=code, secrets=report.keys_in(os.environ))

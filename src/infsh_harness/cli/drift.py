@@ -3,40 +3,70 @@
 Probes a target (``--base-url``; unset: the embedded mock) and/or reads HAR captures (``--har``),
 diffs what it saw against the spec, and writes the report (``--format md,json,junit,html`` into
 ``--out``). Exit 0: no new drift; 1: new drift (of ``--fail-on`` severity or worse); 2: the report
-could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target).
+could not be made (bad arguments, unreadable spec, HAR or baseline, unreachable target, nothing
+observed) or is partial (``--deadline`` passed); 130: interrupted (the report has what was observed).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
 from infsh_harness import defaults
 from infsh_harness.cli import step_summary
+from infsh_harness.cli.args import (
+    base_url,
+    bind_host,
+    check_input_file,
+    fail,
+    input_file,
+    name_arg,
+    non_negative_float,
+    one_line,
+    out_dir,
+    port,
+    positive_float,
+)
 from infsh_harness.drift.baseline import BaselineError, load_baseline, write_baseline
 from infsh_harness.drift.conflicts import ConflictError, conflict_findings
 from infsh_harness.drift.diff import diff
 from infsh_harness.drift.har import HarError, load_har
 from infsh_harness.drift.model import DriftReport, Severity
-from infsh_harness.drift.probe import ProbeConfig, ProbeError, probe
+from infsh_harness.drift.probe import ProbeConfig, ProbeError, ProbeResult, probe
 from infsh_harness.drift.scenarios import SCENARIOS
 from infsh_harness.drift.writers import FORMATS, write_reports
 from infsh_harness.http.observation import Observation
+from infsh_harness.rules.verdicts import EXIT_INTERRUPTED, EXIT_NOT_RUN
 from infsh_harness.spec import Spec, SpecError, load_spec
 
 __all__ = ["add_parser", "main"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_DEADLINE_S = 900.0  # the probe of a healthy server takes well under a minute
 
 
 class UsageError(Exception):
     """A problem with the command line or its inputs: one line on stderr, exit 2."""
+
+
+class NothingJudged(Exception):
+    """No source gave a single observation: the run judged nothing, which is not a pass (exit 2)."""
+
+
+def _run_path(text: str) -> str:
+    if text and (not text.startswith("/") or len(text) > 200 or not text.isprintable() or " " in text):
+        raise argparse.ArgumentTypeError(f"expected a path starting with / (or ''), not {text[:100]!r}")
+    return text
 
 
 def add_parser(subparsers: Any) -> None:
@@ -45,21 +75,27 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--base-url",
-        default=os.environ.get("INFSH_BASE_URL"),
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
         help="target to probe (default: $INFSH_BASE_URL; unset: the embedded mock, unless --har)",
     )
     p.add_argument(
-        "--har", action="append", default=[], metavar="FILE", help="a HAR capture to diff (repeatable)"
+        "--har",
+        action="append",
+        type=input_file("HAR file"),
+        default=[],
+        metavar="FILE",
+        help="a HAR capture to diff (repeatable)",
     )
-    p.add_argument("--spec", default=None, help="OpenAPI spec (default: openapi/tasks.yaml)")
-    p.add_argument("--baseline", default=None, metavar="FILE", help="accepted findings; only new ones fail")
     p.add_argument(
-        "--update-baseline", action="store_true", help="write every finding to --baseline and exit 0"
+        "--spec", type=input_file("spec file"), default=None, help="OpenAPI spec (default: openapi/tasks.yaml)"
     )
+    p.add_argument("--baseline", default=None, metavar="FILE", help="accepted findings; only new ones fail")
+    p.add_argument("--update-baseline", action="store_true", help="write every finding to --baseline and exit 0")
     p.add_argument(
         "--format", action="append", default=None, help="md, json, junit, html (comma-separated; default all)"
     )
-    p.add_argument("--out", default="reports/drift", help="report folder (default reports/drift)")
+    p.add_argument("--out", type=out_dir, default="reports/drift", help="report folder (default reports/drift)")
     p.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
@@ -78,30 +114,43 @@ def add_parser(subparsers: Any) -> None:
         default="documented",
         help="profile of the embedded mock (only without --base-url)",
     )
-    p.add_argument("--app", default=defaults.APPS["complete"].name, help="an app that completes quickly")
+    p.add_argument("--app", type=name_arg, default=defaults.APPS["complete"].name, help="an app that completes quickly")
     p.add_argument(
-        "--slow-app", default=defaults.APPS["long"].name, help='an app still running after ~1 s (input {"seconds": 5})'
+        "--slow-app",
+        type=name_arg,
+        default=defaults.APPS["long"].name,
+        help='an app still running after ~1 s (input {"seconds": 5})',
     )
-    p.add_argument("--failing-app", default=defaults.APPS["fail"].name, help="an app that fails")
+    p.add_argument("--failing-app", type=name_arg, default=defaults.APPS["fail"].name, help="an app that fails")
     p.add_argument(
         "--fallback-run-path",
+        type=_run_path,
         default="/apps/run",
         help="where to create tasks if POST /run is not served ('' for nowhere; default /apps/run, "
         "where the official clients create them)",
     )
     p.add_argument(
         "--webhook-host",
+        type=bind_host,
         default=None,
         help="host the target should POST webhooks to (default 127.0.0.1: the local receiver)",
     )
-    p.add_argument("--webhook-bind", default="127.0.0.1", help="address the webhook receiver binds (default 127.0.0.1)")
     p.add_argument(
-        "--webhook-port", type=int, default=0, help="port of the webhook receiver (default: a free one)"
+        "--webhook-bind",
+        type=bind_host,
+        default="127.0.0.1",
+        help="address the webhook receiver binds (default 127.0.0.1)",
     )
+    p.add_argument("--webhook-port", type=port, default=0, help="port of the webhook receiver (default: a free one)")
     p.add_argument(
-        "--webhook-wait", type=float, default=10.0, help="seconds to wait for a webhook (default 10)"
+        "--webhook-wait", type=non_negative_float, default=10.0, help="seconds to wait for a webhook (default 10)"
     )
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument(
+        "--deadline", type=positive_float, default=DEFAULT_DEADLINE_S,
+        help=f"seconds the whole observation may take; then the report of what was seen, exit 2 "
+        f"(default {DEFAULT_DEADLINE_S:g})",
+    )  # fmt: skip
     p.add_argument(
         "--skip",
         action="append",
@@ -165,35 +214,79 @@ def _embedded_mock(profile: str, keys: tuple[str, ...]) -> Iterator[str]:
         raise UsageError(f"the embedded mock ({profile}) could not start: {exc}") from None
 
 
-def _observe(args: argparse.Namespace, spec: Spec) -> tuple[list[Observation], list[str], list[str]]:
-    """Observations, notes and source labels from every HAR and the probe."""
-    observations: list[Observation] = []
-    notes: list[str] = []
-    sources: list[str] = []
+@dataclass
+class _Seen:
+    """What the run has observed so far: kept when it is interrupted half-way."""
+
+    observations: list[Observation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    probed: ProbeResult | None = None  # filled by the probe as it goes
+
+    def everything(self) -> tuple[list[Observation], list[str]]:
+        extra = self.probed or ProbeResult()
+        return self.observations + extra.observations, self.notes + extra.notes
+
+
+def _observe(args: argparse.Namespace, spec: Spec, seen: _Seen) -> None:
+    """Observations, notes and source labels from every HAR and the probe, into ``seen``."""
     for name in args.har:
         har = load_har(Path(name), spec, base_url=args.base_url)
-        observations += har.observations
-        notes += har.notes
-        sources.append(f"har:{Path(name).name}")
+        seen.observations += har.observations
+        seen.notes += har.notes
+        seen.sources.append(f"har:{Path(name).name}")
+        if not har.observations:  # the run may still judge other sources: say so where it is seen
+            print(f"infsh-harness drift: warning: {one_line(name)}: no usable exchange with the API", file=sys.stderr)
     if args.no_probe or (args.har and not args.base_url):
-        return observations, notes, sources
+        return
+    seen.probed = ProbeResult()
     if args.base_url:
-        result = probe(_probe_config(args, args.base_url), spec)
-        sources.append(f"probe:{args.base_url}")
+        seen.sources.append(f"probe:{args.base_url}")
+        probe(_probe_config(args, args.base_url), spec, result=seen.probed)
     else:
+        seen.sources.append(f"probe:embedded mock ({args.profile})")
         with _embedded_mock(args.profile, tuple(k for k in _api_keys() if k)) as url:
-            result = probe(_probe_config(args, url), spec)
-        sources.append(f"probe:embedded mock ({args.profile})")
-    return observations + result.observations, notes + result.notes, sources
+            probe(_probe_config(args, url), spec, result=seen.probed)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class _Deadline:
+    """The whole observation's bound: once ``seconds`` pass, the main thread gets a SIGINT (which
+    also breaks a blocking read) and :attr:`passed` says it was the deadline, not a Ctrl-C."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = False
+        self._main = threading.main_thread().ident
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.passed = True
+        if self._main is not None:
+            signal.pthread_kill(self._main, signal.SIGINT)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
 
 
 @step_summary.appends(lambda args: Path(args.out) / "drift.md")
 def main(args: argparse.Namespace) -> int:
+    # a CI job cancelled with SIGTERM gets the same partial report as a Ctrl-C
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return _main(args)
-    except (UsageError, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
-        print(f"infsh-harness drift: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, NothingJudged, SpecError, HarError, BaselineError, ProbeError, ConflictError, OSError) as exc:
+        return fail("infsh-harness drift", exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -202,13 +295,36 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("--update-baseline needs --baseline FILE")
     if args.no_probe and not args.har:
         raise UsageError("--no-probe needs at least one --har FILE")
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must be an http(s) URL, not {args.base_url!r}")
-    spec = load_spec(args.spec)
-    accepted = (
-        load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
-    )
-    observations, notes, sources = _observe(args, spec)
+    if args.baseline and not args.update_baseline:
+        try:
+            check_input_file(args.baseline, "baseline file")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    try:
+        spec = load_spec(args.spec)
+    except RecursionError:
+        raise UsageError(f"spec {args.spec} is nested too deeply to be an OpenAPI document") from None
+    accepted = load_baseline(Path(args.baseline)) if args.baseline and not args.update_baseline else frozenset()
+    seen = _Seen()
+    interrupted = False
+    stopped: str | None = None
+    deadline = _Deadline(args.deadline)
+    try:
+        with deadline:
+            _observe(args, spec, seen)
+    except KeyboardInterrupt:
+        if deadline.passed:
+            stopped = f"the deadline of {args.deadline:g} s (--deadline) passed"
+        else:
+            interrupted = True
+    observations, notes = seen.everything()
+    sources = seen.sources
+    if (interrupted or stopped) and args.update_baseline:
+        print(f"infsh-harness drift: {stopped or 'interrupted'}; the baseline was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_NOT_RUN
+    if not observations and not interrupted and not stopped:  # nothing seen is nothing judged: never "no drift"
+        why = "; ".join(n for n in notes if "no exchange" not in n) or "no exchange with the API"
+        raise NothingJudged(f"nothing to judge: no observation of the API in {', '.join(sources)} ({why})")
     findings = diff(spec, observations)
     if args.update_baseline:
         count = write_baseline(Path(args.baseline), findings)
@@ -216,7 +332,8 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     report = DriftReport(
         tuple(findings), accepted, Severity(args.fail_on), tuple(notes), tuple(sources),
-        conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts,
+        conflicts=tuple(conflict_findings()), fail_on_conflicts=args.fail_on_doc_conflicts, interrupted=interrupted,
+        stopped=stopped,
     )  # fmt: skip
     # the page (html) is built from drift.json, so asking for it writes that too
     files = [f for f in FORMATS if f in formats or (f == "json" and "html" in formats)]
@@ -224,7 +341,10 @@ def _main(args: argparse.Namespace) -> int:
     if "html" in formats:
         from infsh_harness import report as html_report
 
-        written.append(html_report.write_part("drift", args.out, secrets=html_report.keys_in(os.environ)))
+        code = EXIT_INTERRUPTED if interrupted else EXIT_NOT_RUN if stopped else None
+        written.append(
+            html_report.write_part("drift", args.out, exit_code=code, secrets=html_report.keys_in(os.environ))
+        )
     summary = report.summary()
     print(
         f"drift: {summary['findings']} findings, {summary['new']} new, {summary['failing']} failing "
@@ -233,4 +353,10 @@ def _main(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"report: {path}")
+    if interrupted:
+        print("infsh-harness drift: interrupted; the report has what was observed before", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if stopped:
+        print(f"infsh-harness drift: error: {stopped}; the report has what was observed before", file=sys.stderr)
+        return EXIT_NOT_RUN
     return 1 if report.failing else 0

@@ -11,9 +11,10 @@ file is not a history, or names no such run or measure (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from infsh_harness.cli.args import fail
 
 __all__ = ["add_parser", "main"]
 
@@ -31,12 +32,25 @@ def _positive(text: str) -> int:
     return value
 
 
+def _history_file(text: str) -> str:
+    """A path that may be a history: a name, and not a folder (whether it is a history is read later)."""
+    if not text or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"expected a file name, not {text[:100]!r}")
+    try:
+        folder = Path(text).is_dir()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot use {text[:100]!r}: {exc.strerror or exc}") from None
+    if folder:
+        raise argparse.ArgumentTypeError(f"{text[:100]!r} is a directory, not a history file")
+    return text
+
+
 def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "history", help="list and plot the load runs of a --history file", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    p.add_argument("file", help="the SQLite file `infsh-harness load --history` writes")
+    p.add_argument("file", type=_history_file, help="the SQLite file `infsh-harness load --history` writes")
     p.add_argument("--limit", type=_positive, help="only the last N runs")
     action = p.add_mutually_exclusive_group()
     action.add_argument("--show", type=_positive, metavar="RUN_ID", help="print one run's measures")
@@ -49,8 +63,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 def _cell(value: float | None) -> str:

@@ -15,17 +15,26 @@ what was measured is still written).
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import math
 import os
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults
 from infsh_harness.cli import step_summary
+from infsh_harness.cli.args import (
+    bind_host,
+    check_base_url,
+    fail,
+    finite,
+    is_loopback_host,
+    name_arg,
+    out_dir,
+    port,
+    server_port,
+    whole,
+)
 
 __all__ = ["add_parser", "main", "parse_host"]
 
@@ -36,55 +45,22 @@ MAX_SECONDS = 7 * 24 * 3600.0
 MAX_IN_FLIGHT = 100_000
 
 
-def _number(text: str, low: float, high: float, *, whole: bool = False, low_open: bool = False) -> float:
-    kind = "a whole number" if whole else "a number"
-    try:
-        value = float(int(text)) if whole else float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {kind}, not {text[:100]!r}") from None
-    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
-        bound = f"above {low:g}" if low_open else f"at least {low:g}"
-        raise argparse.ArgumentTypeError(f"expected a finite number {bound} and at most {high:g}, not {text[:100]!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    return _number(text, 0.0, MAX_RATE, low_open=True)
-
-
-def _users(text: str) -> int:
-    return int(_number(text, 1, 1_000_000, whole=True))
-
-
-def _spawn_rate(text: str) -> float:
-    return _number(text, 0.0, MAX_RATE, low_open=True)
-
-
-def _workers(text: str) -> int:
-    return int(_number(text, 0, 256, whole=True))
-
-
-def _in_flight(text: str) -> int:
-    return int(_number(text, 1, MAX_IN_FLIGHT, whole=True))
-
-
-def _seconds(text: str) -> float:
-    return _number(text, 0.0, 3600.0)
-
-
-def _interval_ms(text: str) -> float:
-    return _number(text, 0.0, 3_600_000.0)
+_rate = finite(0.0, MAX_RATE, low_open=True)
+_users = whole(1, 1_000_000)
+_spawn_rate = finite(0.0, MAX_RATE, low_open=True)
+_workers = whole(0, 256)
+_in_flight = whole(1, MAX_IN_FLIGHT)
+_seconds = finite(0.0, 3600.0)
+_interval_ms = finite(0.0, 3_600_000.0)
+_percent = finite(0.0, 1000.0)
 
 
 def _share(text: str) -> float:
-    return _number(text.rstrip("%"), 0.0, 1000.0) / 100.0
+    return _percent(text.strip().rstrip("%")) / 100.0
 
 
 def _port(least: int) -> Any:
-    def parse(text: str) -> int:
-        return int(_number(text, least, 65535, whole=True))
-
-    return parse
+    return port if least == 0 else server_port
 
 
 def add_parser(subparsers: Any) -> None:
@@ -100,7 +76,7 @@ def add_parser(subparsers: Any) -> None:
         "--host", help="server to load, e.g. http://127.0.0.1:8080 (default: $INFSH_BASE_URL, else the embedded mock)"
     )
     p.add_argument(
-        "--scenario", action="append", default=[], metavar="NAME",
+        "--scenario", action="append", type=name_arg, default=[], metavar="NAME",
         help=f"scenario to run, repeatable or comma-separated: {', '.join(SCENARIOS)} (default: all)",
     )  # fmt: skip
     load = p.add_mutually_exclusive_group()
@@ -109,31 +85,57 @@ def add_parser(subparsers: Any) -> None:
     load.add_argument("-u", "--users", type=_users, metavar="N", help="closed loop instead: N concurrent users")
     p.add_argument("-r", "--spawn-rate", type=_spawn_rate, help="closed loop: users started per second (default 10)")
     p.add_argument("-t", "--run-time", default="30s", help="duration of each scenario, e.g. 30s, 2m (default 30s)")
-    p.add_argument("--max-in-flight", type=_in_flight, default=500,
-                   help="open model: most tasks in flight per scenario; a start due beyond is dropped (default 500)")
-    p.add_argument("--drain-s", type=_seconds, default=10.0,
-                   help="open model: longest wait for tasks in flight after the last start (s; default 10)")
+    p.add_argument(
+        "--max-in-flight",
+        type=_in_flight,
+        default=500,
+        help="open model: most tasks in flight per scenario; a start due beyond is dropped (default 500)",
+    )
+    p.add_argument(
+        "--drain-s",
+        type=_seconds,
+        default=10.0,
+        help="open model: longest wait for tasks in flight after the last start (s; default 10)",
+    )
     p.add_argument("--workers", type=_workers, default=0, help="locust worker processes on 127.0.0.1 (default 0)")
     p.add_argument(
         "--remote-workers", type=_workers, default=0, metavar="N",
         help="also wait for N workers started on other machines (needs --master-bind)",
     )  # fmt: skip
     p.add_argument(
-        "--master-bind", default="127.0.0.1", help="address the locust master listens on (default 127.0.0.1)"
+        "--master-bind",
+        type=bind_host,
+        default="127.0.0.1",
+        help="address the locust master listens on (default 127.0.0.1)",
     )
     p.add_argument("--master-port", type=_port(0), default=0, help="port of the locust master (default: a free one)")
     p.add_argument("--slo", default=str(DEFAULT_SLO_PATH), help="SLO file (default: the packaged slo.yaml)")
     p.add_argument("--no-slo", action="store_true", help="judge no objective: report only (verdict 'unjudged')")
-    p.add_argument("--out", default="reports/load", help="report folder (default reports/load)")
+    p.add_argument("--out", type=out_dir, default="reports/load", help="report folder (default reports/load)")
     p.add_argument("--history", metavar="FILE", help="record the run in this SQLite file (created when absent)")
     p.add_argument("--baseline", metavar="last|RUN_ID",
                    help="compare with a run of --history: 'last' (the latest valid one) or its id")  # fmt: skip
-    p.add_argument("--min-change", type=_share, default=0.25, metavar="PCT",
-                   help="a regression is at least this much slower than the baseline (default 25%%)")
-    p.add_argument("--min-change-ms", type=_interval_ms, default=10.0, metavar="MS",
-                   help="... and at least this many milliseconds slower (default 10)")
-    p.add_argument("--judge-quantile", action="append", choices=("p50", "p95"), metavar="Q",
-                   help="quantiles whose regression fails the run: p50 (default), p95 (repeatable)")
+    p.add_argument(
+        "--min-change",
+        type=_share,
+        default=0.25,
+        metavar="PCT",
+        help="a regression is at least this much slower than the baseline (default 25%%)",
+    )
+    p.add_argument(
+        "--min-change-ms",
+        type=_interval_ms,
+        default=10.0,
+        metavar="MS",
+        help="... and at least this many milliseconds slower (default 10)",
+    )
+    p.add_argument(
+        "--judge-quantile",
+        action="append",
+        choices=("p50", "p95"),
+        metavar="Q",
+        help="quantiles whose regression fails the run: p50 (default), p95 (repeatable)",
+    )
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     p.add_argument("--poll-interval-ms", type=_interval_ms, help="run_poll: pause between polls (default 50)")
     p.add_argument("--ui", action="store_true", help="keep locust's web UI up during the run (on 127.0.0.1)")
@@ -146,8 +148,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 def _scenarios(values: list[str]) -> list[str]:
@@ -168,33 +169,12 @@ def parse_host(text: str, allow_remote: bool) -> str:
     """
     import httpx
 
-    from infsh_harness.load.report import public_url
-
-    def shown(url: str) -> str:
-        return url if len(url) <= 200 else url[:200] + "..."
-
-    try:
-        url = httpx.URL(text)
-        port = url.port
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise ValueError(f"--host is not a valid URL: {str(exc).splitlines()[0][:200]}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"--host must be an http:// or https:// URL with a host, not {shown(public_url(text))!r}")
-    if url.userinfo:
-        raise ValueError("--host must not carry user-info (user:password@): the API key goes in INFSH_API_KEY")
-    if port is not None and not 1 <= port <= 65535:
-        raise ValueError(f"--host port must be from 1 to 65535, not {port}")
-    if url.query or url.fragment:
-        raise ValueError("--host is a base URL: no query and no fragment")
-    host = url.host.lower()
-    if not allow_remote and host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise ValueError(f"{shown(public_url(text))} is not a loopback host; pass --allow-remote to load it")
-    return text.rstrip("/")
+    url = check_base_url(text, "--host")
+    host = httpx.URL(url).host
+    if not allow_remote and not is_loopback_host(host):
+        shown = url if len(url) <= 200 else url[:200] + "..."
+        raise ValueError(f"{shown} is not a loopback host; pass --allow-remote to load it")
+    return url
 
 
 def _options(args: argparse.Namespace) -> Any:
@@ -234,6 +214,8 @@ def _options(args: argparse.Namespace) -> Any:
             check_history(Path(args.history), args.baseline)
         except HistoryError as exc:
             raise ValueError(str(exc)) from None
+        except OSError as exc:
+            raise ValueError(f"--history {args.history[:100]!r}: {exc.strerror or exc}") from None
     objectives: dict[str, Any] = {}
     slo_file = None
     if not args.no_slo:

@@ -8,12 +8,14 @@ need apps:execute (403 forbidden otherwise)."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import sys
+import signal
+from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults
-from infsh_harness.cli.args import positive_float, positive_int, rate
+from infsh_harness.cli.args import bind_host, fail, finite, port, positive_float, positive_int, rate, whole
 from infsh_harness.mock.config import (
     GENEROUS_RATE_SCALE,
     PROFILES,
@@ -26,15 +28,20 @@ from infsh_harness.mock.config import (
 
 __all__ = ["add_parser", "main"]
 
+PROG = "infsh-harness mock"
+
+_MAX_MS = 3_600_000.0  # an hour: the longest latency, phase or delay in milliseconds
+_ms = finite(0.0, _MAX_MS)
+
 
 def _latency(text: str) -> tuple[float, float]:
     low, _, high = text.partition(":")
     try:
         a, b = float(low), float(high or low)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MS or MIN:MAX in milliseconds, not {text!r}") from None
-    if a < 0 or b < a:
-        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected MS or MIN:MAX in milliseconds, not {text[:100]!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)) or a < 0 or b < a or b > _MAX_MS:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX <= {_MAX_MS:g} (finite), not {text[:100]!r}")
     return a, b
 
 
@@ -66,11 +73,11 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "mock", help="serve the stateful mock of the Tasks API", description=__doc__
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    p.add_argument("--host", type=bind_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8080, help="port to bind; 0 picks a free one (default 8080)")
     p.add_argument("--profile", choices=PROFILES, default="documented")
     p.add_argument("--timing", default="fast", help="phase timings from data/apps.yaml: fast (default) | realistic")
-    p.add_argument("--phase-ms", type=float, help="make every phase of every app last this long")
+    p.add_argument("--phase-ms", type=_ms, help="make every phase of every app last this long")
     p.add_argument("--max-wait", type=positive_float, default=60.0, help="longest a waiting run blocks (s; default 60)")
     p.add_argument("--task-ttl", type=positive_float, default=3600.0, help="how long tasks are kept (s; default 3600)")
     p.add_argument(
@@ -78,30 +85,32 @@ def add_parser(subparsers: Any) -> None:
         help="idle timeout of a session started without session_timeout (s; default 60, as the Sessions page says)",
     )
     p.add_argument(
-        "--webhook-allow", action="append", default=[], metavar="HOST",
+        "--webhook-allow", action="append", type=bind_host, default=[], metavar="HOST",
         help="also deliver webhooks to HOST (repeatable); only loopback otherwise",
     )  # fmt: skip
     p.add_argument("--latency-ms", type=_latency, help="added latency, MS or MIN:MAX")
     p.add_argument("--error-rate", type=rate, default=0.0, help="share of requests answered with a 5xx")
-    p.add_argument("--error-status", type=int, default=500, help="status of injected errors (default 500)")
+    p.add_argument("--error-status", type=whole(500, 599), default=500, help="status of injected errors (default 500)")
     p.add_argument("--rate-limit-rate", type=rate, default=0.0, help="share answered 429 with Retry-After")
-    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
+    p.add_argument("--retry-after", type=whole(0, 86400), default=1, help="Retry-After seconds of injected 429s")
     p.add_argument("--webhook-drop-rate", type=rate, default=0.0)
     p.add_argument("--webhook-duplicate-rate", type=rate, default=0.0)
-    p.add_argument("--webhook-delay-ms", type=float, default=0.0)
+    p.add_argument("--webhook-delay-ms", type=_ms, default=0.0)
     p.add_argument(
         "--rate-limit", type=_rate_limit, action="append", default=[], metavar="documented|OPERATION=N",
         help="documented profile: 'documented' limits runTask and getTask to the REST overview's 100 and "
         "1000 requests a minute per key; runTask=N or getTask=N sets one (repeatable). Default: "
         f"{GENEROUS_RATE_SCALE:g} times the overview's, so that load runs are not throttled",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, help="seed for ids and injected faults")
+    p.add_argument("--seed", type=whole(0, 2**63 - 1), help="seed for ids and injected faults")
     p.add_argument(
-        "--cancel-ms", type=float,
+        "--cancel-ms",
+        type=_ms,
         help="wire profile: how long a cancel stays in flight, status Cancelling (ms; default: data/wire.yaml)",
     )
     p.add_argument(
-        "--heartbeat", type=positive_float,
+        "--heartbeat",
+        type=positive_float,
         help="seconds between heartbeats on GET /tasks/{id}/stream (default: data/wire.yaml's, 15 documented)",
     )
     defaults_ = ServerLimits()
@@ -152,16 +161,22 @@ def main(args: argparse.Namespace) -> int:
         config = config_from_args(args, keys)
         server = MockServer(config, args.host, args.port)
     except (ValueError, OSError) as exc:
-        print(f"infsh-harness mock: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, exc)
     if config.timing not in server.app.backend.catalog.timings:
-        print(f"infsh-harness mock: error: unknown timing {config.timing!r}", file=sys.stderr)
-        return 2
+        return fail(PROG, f"unknown timing {config.timing[:100]!r}")
     try:  # bind here, so that a bad host or a busy port is one line and exit 2, not uvicorn's exit
         sock = bind_socket(args.host, args.port)
     except (OSError, OverflowError) as exc:
-        print(f"infsh-harness mock: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, f"cannot listen on {args.host}:{args.port}: {exc}")
     server.on_ready(lambda url: print(f"listening on {url}", flush=True))
-    server.run(sock)
+    # uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again: both end as Ctrl-C (130)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        server.run(sock)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0 if server.url else 2
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

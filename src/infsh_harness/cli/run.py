@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -26,13 +27,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from infsh_harness import defaults, report
 from infsh_harness.cli import step_summary
-from infsh_harness.load.processes import embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.cli.args import base_url, fail, out_dir
+from infsh_harness.load.processes import _parent_death_signal, embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
+from infsh_harness.rules.verdicts import EXIT_INTERRUPTED
+
+STOP_WAIT_S = 30.0  # how long an interrupted step may take to write its report (contract's suite takes up to 15 s)
 
 __all__ = ["add_parser", "main"]
 
@@ -80,8 +86,13 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run", help="mock + contract suite + short load run + drift report", description=__doc__
     )
-    p.add_argument("--base-url", default=os.environ.get("INFSH_BASE_URL"), help="server to test (default: mock)")
-    p.add_argument("--out", default="reports", help="report folder (default reports/)")
+    p.add_argument(
+        "--base-url",
+        type=base_url,
+        default=os.environ.get("INFSH_BASE_URL") or None,
+        help="server to test (default: $INFSH_BASE_URL, else the embedded mock)",
+    )
+    p.add_argument("--out", type=out_dir, default="reports", help="report folder (default reports/)")
     p.add_argument("--load-time", default="10s", help="duration of the load run (default 10s)")
     p.add_argument("--skip", action="append", default=[], choices=["contract", "load", "drift"])
     p.add_argument("--allow-remote", action="store_true", help="let the load step target a non-loopback host")
@@ -143,15 +154,56 @@ def shown(text: str) -> str:
     return re.sub(r"(?<=://)[^/@\s]+@", "***@", text)
 
 
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) during a step: it was told to stop and write what it has; the run ends."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.step.name)
+        self.outcome = outcome
+
+
+def _wait(proc: subprocess.Popen[bytes], seconds: float) -> int | None:
+    """``proc``'s exit code once it ends within ``seconds`` (a second Ctrl-C does not cut the wait short)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            return proc.wait(timeout=0.2)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue
+    return proc.poll()
+
+
 def _run(step: Step, log_dir: Path) -> Outcome:
+    """Run ``step`` as its own process. On Ctrl-C it gets exactly one SIGINT and :data:`STOP_WAIT_S` to
+    write its report (verdict ``interrupted``), then it is killed; :class:`Interrupted` is raised."""
     print(f"== {step.name}: {shown(' '.join(step.argv[3:]))}", flush=True)
     started, started_at = time.monotonic(), time.time()
     log_path = log_dir / f"{step.name}.log"
     with log_path.open("w", encoding="utf-8") as log:
-        code = subprocess.call(step.argv, stdout=log, stderr=subprocess.STDOUT)
+        # its own session: a terminal's Ctrl-C reaches this process only, which passes one on; if
+        # this process dies, the step gets SIGTERM (and writes its report as on a Ctrl-C)
+        proc = subprocess.Popen(
+            step.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_parent_death_signal(),
+        )  # fmt: skip
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            stopped = _wait(proc, STOP_WAIT_S)
+            if stopped is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            outcome = Outcome(step, EXIT_INTERRUPTED, time.monotonic() - started, started_at)
+            print(f"   interrupted after {outcome.seconds:.1f} s (log: {log_path})", flush=True)
+            raise Interrupted(outcome) from None
     outcome = Outcome(step, code, time.monotonic() - started, started_at)
     print(f"   {outcome.verdict} in {outcome.seconds:.1f} s (log: {log_path})", flush=True)
     return outcome
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def write_index(out: Path, target: str, outcomes: Sequence[Outcome]) -> Path:
@@ -204,8 +256,6 @@ def write_record(
 
 def _usage_error(args: argparse.Namespace) -> str | None:
     """What is wrong with the command line, found before any step runs (None: nothing)."""
-    if args.base_url and not str(args.base_url).startswith(("http://", "https://")):
-        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
     if "load" not in args.skip:
         try:
             parse_duration(args.load_time)
@@ -220,13 +270,16 @@ def _usage_error(args: argparse.Namespace) -> str | None:
 def main(args: argparse.Namespace) -> int:
     problem = _usage_error(args)
     if problem is not None:
-        print(f"infsh-harness run: error: {problem}", file=sys.stderr)
-        return 2
+        return fail("infsh-harness run", problem)
     out = Path(args.out)
     log_dir = out / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail("infsh-harness run", f"cannot make the report folder {out}: {exc.strerror or exc}")
     outcomes: list[Outcome] = []
     target = args.base_url or ""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a cancelled CI job: as a Ctrl-C
     try:
         if args.base_url:
             target = args.base_url
@@ -242,7 +295,12 @@ def main(args: argparse.Namespace) -> int:
                     wire_step = Step(
                         "drift-wire",
                         _harness(
-                            "drift", "--base-url", wire_url, "--format", "md,json,html", "--out",
+                            "drift",
+                            "--base-url",
+                            wire_url,
+                            "--format",
+                            "md,json,html",
+                            "--out",
                             str(out / "drift-wire"),
                         ),
                         "drift-wire/drift.md",
@@ -250,11 +308,21 @@ def main(args: argparse.Namespace) -> int:
                         part="drift",
                     )
                     outcomes.append(_run(wire_step, log_dir))
+    except (Interrupted, KeyboardInterrupt) as exc:
+        if isinstance(exc, Interrupted):
+            outcomes.append(exc.outcome)
+        print("infsh-harness run: interrupted; the index has the steps run so far", file=sys.stderr, flush=True)
+        write_index(out, target, outcomes)
+        write_record(out, target, outcomes, args.skip, error="interrupted")
+        report.write_index(out, secrets=report.keys_in(os.environ))
+        return EXIT_INTERRUPTED
     except RuntimeError as exc:
-        print(f"infsh-harness run: error: {exc}", file=sys.stderr)
+        fail("infsh-harness run", exc)
         write_record(out, target, outcomes, args.skip, error=str(exc))
         report.write_index(out, secrets=report.keys_in(os.environ))
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     index = write_index(out, target, outcomes)
     write_record(out, target, outcomes, args.skip)
     page = report.write_index(out, secrets=report.keys_in(os.environ))

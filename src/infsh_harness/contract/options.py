@@ -195,8 +195,13 @@ def settings_from(config: pytest.Config, prefix: str = "") -> SuiteSettings:
         return config.getoption(dest(name, prefix))
 
     base_url = option("base-url") or None
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"{flag('base-url', prefix)} must be an http(s) URL, not {base_url!r}")
+    if base_url is not None:  # the CLI's own check: httpx's parser, and user-info refused, never shown
+        from infsh_harness.cli.args import check_base_url
+
+        try:
+            base_url = check_base_url(base_url)
+        except ValueError as exc:
+            raise pytest.UsageError(f"{flag('base-url', prefix)}: {exc}") from None
     seed = option("seed")
     if seed is None:
         env_seed = os.environ.get("INFSH_CONTRACT_SEED")

@@ -31,6 +31,8 @@ def load_baseline(path: Path) -> frozenset[str]:
         raise BaselineError(f"cannot read baseline {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise BaselineError(f"baseline {path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise BaselineError(f"baseline {path} is nested too deeply to be a baseline") from None
     findings = data.get("findings") if isinstance(data, Mapping) else None
     if not isinstance(findings, list):
         raise BaselineError(f"baseline {path} has no findings list")

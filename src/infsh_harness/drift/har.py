@@ -39,6 +39,8 @@ def read_entries(path: Path) -> list[Mapping[str, Any]]:
         raise HarError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise HarError(f"{path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise HarError(f"{path} is nested too deeply to be a HAR file") from None
     log = data.get("log") if isinstance(data, Mapping) else None
     entries = log.get("entries") if isinstance(log, Mapping) else None
     if not isinstance(entries, list):
@@ -81,7 +83,7 @@ def load_har(path: Path, spec: Spec, base_url: str | None = None) -> HarResult:
             continue
         try:
             everything.append(Observation.from_har_entry(entry, base_url=base_url, source=source))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # a hostile or broken entry
             malformed += 1
     if base_url:
         result.observations = [o for o in everything if _under(o.url, base_url)]

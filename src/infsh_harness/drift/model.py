@@ -178,6 +178,17 @@ class DriftReport:
     sources: tuple[str, ...] = ()
     conflicts: tuple[Finding, ...] = ()
     fail_on_conflicts: bool = False
+    interrupted: bool = False  # Ctrl-C: the findings are of what was observed before
+    stopped: str | None = None  # why the run ended before its end (its deadline): the findings are partial
+
+    @property
+    def verdict(self) -> str:
+        """pass | fail | interrupted | error (stopped before its end): the run as a whole."""
+        if self.interrupted:
+            return "interrupted"
+        if self.stopped is not None:
+            return "error"
+        return "fail" if self.failing else "pass"
 
     def is_new(self, finding: Finding) -> bool:
         return finding.id not in self.accepted
@@ -211,6 +222,8 @@ class DriftReport:
 
     def summary(self) -> dict[str, Any]:
         return {
+            "verdict": self.verdict,
+            "stopped": self.stopped,
             "findings": len(self.findings),
             "new": len(self.new_findings),
             "failing": len(self.failing),

@@ -76,8 +76,16 @@ class ProbeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def probe(config: ProbeConfig, spec: Spec | None = None, transport: httpx.BaseTransport | None = None) -> ProbeResult:
-    """Run every scenario once against ``config.base_url``; ``ProbeError`` if nothing answers."""
+def probe(
+    config: ProbeConfig,
+    spec: Spec | None = None,
+    transport: httpx.BaseTransport | None = None,
+    result: ProbeResult | None = None,
+) -> ProbeResult:
+    """Run every scenario once against ``config.base_url``; ``ProbeError`` if nothing answers.
+
+    Observations are recorded into ``result`` as they are made (a new one when not given), so a caller
+    interrupted half-way (Ctrl-C) still has what was seen."""
     unknown = sorted(config.skip - set(SCENARIOS))
     if unknown:
         raise ValueError(f"unknown scenarios: {', '.join(unknown)}")
@@ -107,7 +115,7 @@ def probe(config: ProbeConfig, spec: Spec | None = None, transport: httpx.BaseTr
     ]
     with receiver:
         try:
-            return _Probe(config, spec, drivers, receiver).run()
+            return _Probe(config, spec, drivers, receiver, result).run()
         finally:
             for driver in drivers:
                 driver.close()
@@ -126,13 +134,20 @@ def _field(obs: Observation | None, name: str) -> str | None:
 
 
 class _Probe:
-    def __init__(self, config: ProbeConfig, spec: Spec, drivers: list[Driver], receiver: WebhookReceiver) -> None:
+    def __init__(
+        self,
+        config: ProbeConfig,
+        spec: Spec,
+        drivers: list[Driver],
+        receiver: WebhookReceiver,
+        result: ProbeResult | None = None,
+    ) -> None:
         self.config = config
         self.spec = spec
         self.drivers = drivers
         self.driver = drivers[0]  # the one of the version being probed
         self.receiver = receiver
-        self.result = ProbeResult()
+        self.result = result if result is not None else ProbeResult()
         self.answered = False
         self.fallback: str | None = None  # set once the documented run turns out not to be served
         self.deliveries_recorded = 0

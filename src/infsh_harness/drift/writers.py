@@ -35,6 +35,14 @@ def _headline(report: DriftReport) -> str:
     conflicts = (
         f" The documentation contradicts itself in {len(report.conflicts)} places (below)." if report.conflicts else ""
     )
+    if report.interrupted or report.stopped is not None:
+        why = (
+            "**Interrupted** before its end" if report.interrupted else f"**Stopped** before its end ({report.stopped})"
+        )
+        return (
+            f"{why}: the {summary['findings']} findings below are "
+            "of what was observed before (a partial report, not a pass)."
+        ) + conflicts
     if not report.findings:
         return "No drift: every observation matches the documented contract." + conflicts
     verdict = f"**{summary['failing']} failing**" if summary["failing"] else "nothing failing"
@@ -140,17 +148,18 @@ def render_json(report: DriftReport) -> str:
 
 def render_junit(report: DriftReport) -> str:
     failing = [f for f in report.findings if report.fails(f)]
+    partial = report.interrupted or report.stopped is not None
     skipped = len(report.findings) - len(report.new_findings)
     counts = {
-        "tests": str(len(report.findings)),
+        "tests": str(len(report.findings) + partial),
         "failures": str(len(failing)),
-        "errors": "0",
+        "errors": str(int(partial)),
         "skipped": str(skipped),
     }
     conflict_failures = sum(report.fails(f) for f in report.conflicts)
     totals = {
         **counts,
-        "tests": str(len(report.findings) + len(report.conflicts)),
+        "tests": str(len(report.findings) + partial + len(report.conflicts)),
         "failures": str(len(failing) + conflict_failures),
     }
     root = ET.Element("testsuites", {"name": "infsh-harness drift", **totals})
@@ -173,6 +182,10 @@ def render_junit(report: DriftReport) -> str:
             failure.text = text
         else:
             ET.SubElement(case, "system-out").text = text
+    if partial:
+        case = ET.SubElement(suite, "testcase", {"classname": "drift", "name": "the run", "time": "0"})
+        kind, why = ("interrupted", "interrupted") if report.interrupted else ("stopped", str(report.stopped))
+        ET.SubElement(case, "error", {"type": kind, "message": f"{why}: the findings are partial"})
     if report.conflicts:
         _conflict_suite(root, report, conflict_failures)
     ET.indent(root)

@@ -73,7 +73,7 @@ def _decode_body(raw: bytes | str | None, media_type: str) -> tuple[Any, bool]:
     if is_json_media_type(media_type) or not media_type:
         try:
             return json.loads(text), True
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: text
             pass
     return text, False
 

@@ -127,7 +127,14 @@ def read_drift(
     summary = mapping(document, "summary")
     fail_on = text(summary, "fail_on", "info")
     verdict = _verdict(findings, fail_on, informational)
-    if exit_code not in (None, 0, 1):
+    stopped = summary.get("stopped")
+    if summary.get("verdict") == "interrupted" or exit_code == 130:
+        verdict = Verdict("interrupted", "warn", "Interrupted before its end: the findings below are of what was "
+                          "observed before (a partial report, not a pass).")  # fmt: skip
+    elif isinstance(stopped, str) and stopped:
+        verdict = Verdict("could not run", "bad", f"Stopped before its end ({redactor.text(stopped)}): the "
+                          "findings below are of what was observed before.")  # fmt: skip
+    elif exit_code not in (None, 0, 1):
         verdict = Verdict("could not run", "bad", f"The drift report exited {exit_code}; what it wrote is below.")
     return DriftPart(
         verdict=verdict,
