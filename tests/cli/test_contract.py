@@ -116,11 +116,9 @@ def test_contract_exits_2_when_the_target_cannot_be_reached(tmp_path: Path) -> N
 def test_a_run_that_checked_no_rule_says_so_and_does_not_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Only a rule no test checks yet is selected: every verdict is unchecked, which is no pass (exit 2)."""
-    from tests.contract.runs import AWAITING_CHECKS
-
-    assert AWAITING_CHECKS, "no rule is without a check: select one whose check skips on the embedded mock"
-    rule = sorted(AWAITING_CHECKS)[0]
+    """Only a rule the run cannot see is selected (a 429, with no rate-limit probe asked for): every
+    verdict is unchecked, which is no pass (exit 2)."""
+    rule = "rate-limited-429"
     monkeypatch.delenv("INFSH_BASE_URL", raising=False)
     code = main(["contract", "--profile", "quick", "--rule", rule, "--out", str(tmp_path)])
     assert code == 2
