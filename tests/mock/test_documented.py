@@ -475,3 +475,14 @@ def test_the_mock_command_takes_rate_limits() -> None:
     for bad in ("cancelTask=5", "runTask=0", "runTask=x", "runTask"):
         with pytest.raises(SystemExit):
             parser.parse_args(["mock", "--rate-limit", bad])
+
+
+def test_a_stream_that_runs_out_of_time_ends_with_an_error_to_resume_from() -> None:
+    config = MockConfig(seed=3, max_wait_s=0.3)
+    with serve_in_thread(config=config) as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as c:
+        task = data_of(c.post("/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}}))
+        events = sse(c.get(f"/tasks/{task['id']}/stream").text)
+        assert [e["event"] for e in events][-1] == "error" and "done" not in [e["event"] for e in events]
+        assert events[-1]["id"] == events[-2]["id"], "the error names the last status event seen"
+        resumed = sse(c.get(f"/tasks/{task['id']}/stream", headers={"Last-Event-ID": events[-1]["id"]}).text)
+        assert [e["event"] for e in resumed] == ["error"], "nothing new happened, and nothing is replayed"

@@ -299,7 +299,8 @@ class DocumentedRoutes:
     async def _events(self, mock: Services, task: Task, after: int, heartbeat_s: float) -> AsyncGenerator[bytes, None]:
         """``update`` for each status the task reaches (the n-th with id ``evt_n``), ``error`` if it
         failed, then ``done``; only the events after ``after``. A stream that runs out of time (or
-        meets a shutdown) before the task is terminal ends with ``error``, and without ``done``."""
+        meets a shutdown) before the task is terminal ends with ``error`` (with the id of the last
+        status event, to resume from), and without ``done``."""
         out = self.renderers[DEFAULT_VERSION]  # event data are bare in both versions
         sent = 0
         async for progress in follow(mock, task, heartbeat_s):
@@ -320,7 +321,8 @@ class DocumentedRoutes:
                 if n > after:
                     yield _event("done", n, {})
                 return
-        yield _event("error", 0, {"id": task.id, "error": "the stream ended before the task did; read it again"})
+        # the id of the last event counted: resuming from it goes on where this stream stopped
+        yield _event("error", sent, {"id": task.id, "error": "the stream ended before the task did; read it again"})
 
     # --- sessions (the Sessions page) ----------------------------------------------------
     async def list_sessions(self, mock: Services, request: Request) -> Response:
