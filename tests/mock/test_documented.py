@@ -420,7 +420,7 @@ def test_runs_and_reads_carry_the_rate_limit_headers_and_other_operations_do_not
         ran = await c.post("/run?wait=false", json=ECHO)
         read = await c.get(f"/tasks/{data_of(ran)['id']}", headers=V2)
         missing = await c.get("/tasks/task_nope")  # an error of a limited operation counts, and says so
-        for answer, left in ((ran, 10_000 - 1), (read, 100_000 - 1), (missing, 100_000 - 2)):
+        for answer, left in ((ran, 1_000_000 - 1), (read, 10_000_000 - 1), (missing, 10_000_000 - 2)):
             assert int(answer.headers["x-ratelimit-remaining"]) == left
             assert int(answer.headers["x-ratelimit-reset"]) == (int(clock.now()) // 60 + 1) * 60
         cancel = await c.post(f"/tasks/{data_of(ran)['id']}/cancel")
@@ -467,7 +467,7 @@ def test_the_mock_command_takes_rate_limits() -> None:
     def config(*argv: str) -> MockConfig:
         return mock_cli.config_from_args(parser.parse_args(["mock", *argv]), (KEY,))
 
-    assert (config().rate_limit_scale, config().rate_limits) == (100.0, {})
+    assert (config().rate_limit_scale, config().rate_limits) == (10_000.0, {})
     documented = config("--rate-limit", "documented")
     assert (documented.rate_limit_scale, documented.rate_limits) == (1.0, {})
     both = config("--rate-limit", "runTask=5", "--rate-limit", "getTask=50")
