@@ -486,3 +486,35 @@ def test_a_stream_that_runs_out_of_time_ends_with_an_error_to_resume_from() -> N
         assert events[-1]["id"] == events[-2]["id"], "the error names the last status event seen"
         resumed = sse(c.get(f"/tasks/{task['id']}/stream", headers={"Last-Event-ID": events[-1]["id"]}).text)
         assert [e["event"] for e in resumed] == ["error"], "nothing new happened, and nothing is replayed"
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_a_server_error_is_500_internal_error_in_the_version_asked(version: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        assert (await c.put("/_mock/faults", json={"error_rate": 1})).status_code == 200
+        error_of(await c.get("/tasks/task_x", headers=VERSIONS[version]), 500, "internal_error")
+        assert (await c.put("/_mock/faults", json={"error_rate": 1, "error_status": 503})).status_code == 200
+        error_of(await c.get("/tasks/task_x", headers=VERSIONS[version]), 503, "injected_fault")
+
+    drive(body)
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_every_session_error_answers_in_the_version_asked(version: str) -> None:
+    headers = VERSIONS[version]
+
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        pinned = (await start_session(c, app="infsh/echo@1", workers=["worker_v"]))["session_id"]
+        run = {**ECHO, "session": pinned}
+        error_of(await c.post("/run", json={**run, "app": "infsh/echo@2"}, headers=headers), 400, "VERSION_MISMATCH")
+        error_of(await c.post("/run", json={**run, "app": "infsh/fail"}, headers=headers), 400, "APP_MISMATCH")
+        leased = {**ECHO, "workers": ["worker_v"]}
+        error_of(await c.post("/run", json=leased, headers=headers), 409, "WORKER_LEASED")
+        error_of(await c.get("/sessions/sess_nope", headers=headers), 404, "SESSION_NOT_FOUND")
+        short = (await start_session(c, session_timeout=1))["session_id"]
+        clock.advance(5)
+        error_of(await c.post(f"/sessions/{short}/keepalive", headers=headers), 410, "SESSION_EXPIRED")
+        await c.delete(f"/sessions/{pinned}")
+        error_of(await c.post("/run", json=run, headers=headers), 410, "SESSION_ENDED")
+
+    drive(body)
