@@ -174,7 +174,10 @@ def throughput(args: argparse.Namespace) -> list[Bar]:
         server(mock_argv, server_core, "the mock") as mock_url,
     ):
         task = httpx.post(
-            f"{mock_url}/run", content=RUN_BODY, headers={"Authorization": f"Bearer {KEY}"}, trust_env=False
+            f"{mock_url}/run",
+            content=RUN_BODY,
+            headers={"Authorization": f"Bearer {KEY}", "X-API-Version": "2"},
+            trust_env=False,
         )
         if task.status_code != 200:
             raise BenchError(f"the mock refused the setup run: {task.status_code} {task.text}")

@@ -15,7 +15,7 @@ _KEY = os.environ.get("INFSH_API_KEY") or "inf_test_key"
 
 class BareGetUser(FastHttpUser):
     wait_time = constant(0)
-    default_headers = {"Authorization": f"Bearer {_KEY}"}
+    default_headers = {"Authorization": f"Bearer {_KEY}", "X-API-Version": "2"}  # bare objects
 
     def on_start(self) -> None:
         answer = self.client.post("/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 3600}})

@@ -420,7 +420,7 @@ def test_runs_and_reads_carry_the_rate_limit_headers_and_other_operations_do_not
         ran = await c.post("/run?wait=false", json=ECHO)
         read = await c.get(f"/tasks/{data_of(ran)['id']}", headers=V2)
         missing = await c.get("/tasks/task_nope")  # an error of a limited operation counts, and says so
-        for answer, left in ((ran, 10_000 - 1), (read, 100_000 - 1), (missing, 100_000 - 2)):
+        for answer, left in ((ran, 1_000_000 - 1), (read, 10_000_000 - 1), (missing, 10_000_000 - 2)):
             assert int(answer.headers["x-ratelimit-remaining"]) == left
             assert int(answer.headers["x-ratelimit-reset"]) == (int(clock.now()) // 60 + 1) * 60
         cancel = await c.post(f"/tasks/{data_of(ran)['id']}/cancel")
@@ -467,7 +467,7 @@ def test_the_mock_command_takes_rate_limits() -> None:
     def config(*argv: str) -> MockConfig:
         return mock_cli.config_from_args(parser.parse_args(["mock", *argv]), (KEY,))
 
-    assert (config().rate_limit_scale, config().rate_limits) == (100.0, {})
+    assert (config().rate_limit_scale, config().rate_limits) == (10_000.0, {})
     documented = config("--rate-limit", "documented")
     assert (documented.rate_limit_scale, documented.rate_limits) == (1.0, {})
     both = config("--rate-limit", "runTask=5", "--rate-limit", "getTask=50")
@@ -475,3 +475,46 @@ def test_the_mock_command_takes_rate_limits() -> None:
     for bad in ("cancelTask=5", "runTask=0", "runTask=x", "runTask"):
         with pytest.raises(SystemExit):
             parser.parse_args(["mock", "--rate-limit", bad])
+
+
+def test_a_stream_that_runs_out_of_time_ends_with_an_error_to_resume_from() -> None:
+    config = MockConfig(seed=3, max_wait_s=0.3)
+    with serve_in_thread(config=config) as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as c:
+        task = data_of(c.post("/run?wait=false", json={"app": "infsh/sleep", "input": {"seconds": 30}}))
+        events = sse(c.get(f"/tasks/{task['id']}/stream").text)
+        assert [e["event"] for e in events][-1] == "error" and "done" not in [e["event"] for e in events]
+        assert events[-1]["id"] == events[-2]["id"], "the error names the last status event seen"
+        resumed = sse(c.get(f"/tasks/{task['id']}/stream", headers={"Last-Event-ID": events[-1]["id"]}).text)
+        assert [e["event"] for e in resumed] == ["error"], "nothing new happened, and nothing is replayed"
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_a_server_error_is_500_internal_error_in_the_version_asked(version: str) -> None:
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        assert (await c.put("/_mock/faults", json={"error_rate": 1})).status_code == 200
+        error_of(await c.get("/tasks/task_x", headers=VERSIONS[version]), 500, "internal_error")
+        assert (await c.put("/_mock/faults", json={"error_rate": 1, "error_status": 503})).status_code == 200
+        error_of(await c.get("/tasks/task_x", headers=VERSIONS[version]), 503, "injected_fault")
+
+    drive(body)
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_every_session_error_answers_in_the_version_asked(version: str) -> None:
+    headers = VERSIONS[version]
+
+    async def body(c: httpx.AsyncClient, clock: FakeClock) -> None:
+        pinned = (await start_session(c, app="infsh/echo@1", workers=["worker_v"]))["session_id"]
+        run = {**ECHO, "session": pinned}
+        error_of(await c.post("/run", json={**run, "app": "infsh/echo@2"}, headers=headers), 400, "VERSION_MISMATCH")
+        error_of(await c.post("/run", json={**run, "app": "infsh/fail"}, headers=headers), 400, "APP_MISMATCH")
+        leased = {**ECHO, "workers": ["worker_v"]}
+        error_of(await c.post("/run", json=leased, headers=headers), 409, "WORKER_LEASED")
+        error_of(await c.get("/sessions/sess_nope", headers=headers), 404, "SESSION_NOT_FOUND")
+        short = (await start_session(c, session_timeout=1))["session_id"]
+        clock.advance(5)
+        error_of(await c.post(f"/sessions/{short}/keepalive", headers=headers), 410, "SESSION_EXPIRED")
+        await c.delete(f"/sessions/{pinned}")
+        error_of(await c.post("/run", json=run, headers=headers), 410, "SESSION_ENDED")
+
+    drive(body)

@@ -49,6 +49,9 @@ def test_schemathesis_finds_no_issue_and_no_5xx(tmp_path: Path) -> None:
                 "--phases", ",".join(PHASES),
                 "--mode", "all",
                 "--checks", "all",
+                # an ended session is still read, with status ended (the Sessions page, rule
+                # session-end): not the deleted resource still served that use_after_free looks for
+                "--exclude-checks", "use_after_free",
                 "--continue-on-failure",  # the known gaps must not cut the other cases short
                 "--max-examples", str(MAX_EXAMPLES),
                 "--seed", "20240115",

@@ -6,10 +6,11 @@ The REST overview limits Run task to 100 requests a minute and Get task to 1000 
 seconds; rule ``rate-limit-headers``), and a request over the limit is refused with 429
 ``rate_limited``, those headers and ``Retry-After`` in seconds (rule ``rate-limited-429``).
 
-The mock is generous by default (``MockConfig.rate_limit_scale``, 100 times the pages' numbers) so
-that load runs are not throttled unless asked; ``rate_limit_scale=1`` serves the pages' numbers,
-``rate_limits`` sets an operation's own. A window is the clock's minute (``floor(now / 60)``), kept
-per key and operation: memory is bounded by the keys the mock accepts.
+The mock is generous by default (``MockConfig.rate_limit_scale``, 10,000 times the pages' numbers,
+more than one mock process can serve) so that load runs are not throttled unless asked;
+``rate_limit_scale=1`` serves the pages' numbers, ``rate_limits`` sets an operation's own. A window
+is the clock's minute (``floor(now / 60)``), kept per key and operation: memory is bounded by the
+keys the mock accepts.
 """
 
 from __future__ import annotations

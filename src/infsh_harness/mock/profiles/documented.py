@@ -18,30 +18,27 @@ it only. Bounded by ``max_wait_s``, with a heartbeat comment on a quiet stream.
 Rate limits (the REST overview): runs and task reads count against the key's one-minute window
 (``mock/ratelimit.py``); their answers carry ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``.
 
-Two API versions (the REST overview), one renderer each, chosen by the request's ``X-API-Version``:
-version 1, the default, wraps a success as ``{"success": true, "status": 200, "data": …}`` and an
-error as ``Error``; version 2 (``X-API-Version: 2``) answers the bare object and RFC 9457
-``application/problem+json`` errors (``Problem``). The webhook payload is bare in both (rule
-``webhook-unversioned``).
+Two API versions (the REST overview), one renderer each (``documented_render.py``), chosen by the
+request's ``X-API-Version``: version 1, the default, wrapped; version 2 bare, with RFC 9457 errors.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import random
 import re
 from collections.abc import AsyncGenerator, Mapping
-from datetime import UTC, datetime
-from http import HTTPStatus
-from typing import Any
-
-import orjson
 
 from infsh_harness.mock.config import SCOPES, MockConfig
 from infsh_harness.mock.errors import MockError
 from infsh_harness.mock.http import Request, Response, StreamingResponse
-from infsh_harness.mock.models import CANCELLED, FAILED, ModelOptions, Session, Task, TaskView
+from infsh_harness.mock.models import FAILED, ModelOptions, Task
+from infsh_harness.mock.profiles.documented_render import (
+    SSE,
+    DocumentedRenderer,
+    DocumentedRendererV2,
+    iso_ms,
+    sse_event,
+)
 from infsh_harness.mock.profiles.profile import (
     DEFAULT_VERSION,
     Handler,
@@ -54,137 +51,11 @@ from infsh_harness.mock.ratelimit import with_quota
 from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
-__all__ = [
-    "PROBLEM_JSON",
-    "PROBLEM_TYPE_BASE",
-    "DocumentedRenderer",
-    "DocumentedRendererV2",
-    "DocumentedRoutes",
-    "build",
-    "iso_ms",
-    "match",
-]
+__all__ = ["DocumentedRenderer", "DocumentedRendererV2", "DocumentedRoutes", "build", "iso_ms", "match"]
 
-PROBLEM_JSON = "application/problem+json"
-SSE = "text/event-stream"
 HEARTBEAT_S = 15.0  # a comment line this often on a quiet stream (MockConfig.heartbeat_s overrides)
 _EVENT_ID = re.compile(r"evt_([0-9]{1,9})")
 READ, EXECUTE = SCOPES  # what the Sessions page's endpoints need (rule session-scopes), and a run
-# the REST overview's example type, ``https://api.inference.sh/errors/unauthorized``, minus the code
-PROBLEM_TYPE_BASE = "https://api.inference.sh/errors/"
-
-
-def iso_ms(epoch: float) -> str:
-    """``2024-01-15T10:30:00.123Z``: the same text as ``datetime.isoformat(timespec="milliseconds")``.
-
-    Every task read renders timestamps, so the seconds part is cached and only the milliseconds
-    are formatted per call (rounded to microseconds first, as ``datetime.fromtimestamp`` does).
-    """
-    second = math.floor(epoch)
-    micros = round((epoch - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    return f"{_iso_second(second)}.{micros // 1000:03d}Z"
-
-
-def iso_us(epoch: float) -> str:
-    """``2024-01-15T10:30:00.123456Z``."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_second(second: int) -> str:
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-class DocumentedRenderer:
-    """The spec's shapes of one model, with its status numbers from the spec."""
-
-    def __init__(self, spec: Spec) -> None:
-        self.codes = {s.varname: s.code for s in spec.statuses}
-
-    def task(self, view: TaskView) -> dict[str, Any]:
-        task = view.task
-        return {
-            "id": task.id,
-            "status": self.codes[view.status],
-            "input": task.input,
-            "output": view.output,
-            "error": view.error,
-            "session_id": task.session_id,
-            "created_at": iso_ms(task.created_at),
-        }
-
-    def cancel(self, view: TaskView) -> dict[str, Any]:
-        return {"id": view.task.id, "status": self.codes[view.status], "cancelled": view.status == CANCELLED}
-
-    def webhook(self, view: TaskView) -> dict[str, Any]:
-        task = view.task
-        return {
-            "id": task.id,
-            "status": self.codes[view.status],
-            "output": view.output,
-            "error": view.error or "",
-            "session_id": task.session_id,
-            "created_at": iso_ms(task.created_at),
-            "updated_at": iso_ms(view.updated_at),
-        }
-
-    def session(self, session: Session, now: float) -> dict[str, Any]:
-        """The Sessions page's session object (``Session``); its timestamps to the microsecond, so
-        that a keepalive right after a read shows a later ``expires_at``."""
-        timeout = session.timeout_s
-        return {
-            "id": session.id,
-            "app_id": session.app_id,
-            "app_version_id": session.app_version_id,
-            "worker_id": session.worker_id,
-            "status": session.state(now),
-            "expires_at": iso_us(session.expires_at),
-            "idle_timeout": int(timeout) if timeout == int(timeout) else timeout,
-            "call_count": session.calls,
-            "task_id": session.task_id,
-        }
-
-    def update(self, view: TaskView, varname: str) -> dict[str, Any]:
-        """A stream's ``update`` data (``TaskUpdate``): the task at status ``varname``, with its
-        output or error once that is its final status."""
-        data: dict[str, Any] = {"id": view.task.id, "status": self.codes[varname]}
-        if view.terminal and varname == view.status:
-            data["output"] = view.output
-            data["error"] = view.error
-        return data
-
-    def ok(self, data: Any, status: int = 200) -> Response:
-        """Version 1's success: ``{"success": true, "status": 200, "data": …}``."""
-        return Response.json(status, {"success": True, "status": status, "data": data})
-
-    def error(self, exc: MockError) -> Response:
-        """Version 1's error: ``{"success": false, "status", "error": {"code", "message"}}``."""
-        body = {"success": False, "status": exc.status_code, "error": {"code": exc.code, "message": _message(exc)}}
-        return Response.json(exc.status_code, body)
-
-
-class DocumentedRendererV2(DocumentedRenderer):
-    """Version 2 (``X-API-Version: 2``): the bare object, and RFC 9457 problem details for errors."""
-
-    def ok(self, data: Any, status: int = 200) -> Response:
-        return Response.json(status, data)
-
-    def error(self, exc: MockError) -> Response:
-        body = {
-            "type": PROBLEM_TYPE_BASE + exc.code,
-            "title": _title(exc.status_code),
-            "status": exc.status_code,
-            "detail": _message(exc),
-        }
-        return Response(exc.status_code, orjson.dumps(body), PROBLEM_JSON)
-
-
-def _event(name: str, n: int, data: Mapping[str, Any]) -> bytes:
-    """One Server-Sent Event; ``n`` its number in the task's stream (0: no id, not resumable)."""
-    ident = b"id: evt_%d\n" % n if n else b""
-    return b"event: " + name.encode() + b"\n" + ident + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 def _resume_after(request: Request) -> int:
@@ -193,20 +64,6 @@ def _resume_after(request: Request) -> int:
     last = request.headers.get("last-event-id") or request.query.get("last_event_id") or ""
     matched = _EVENT_ID.fullmatch(last.strip())
     return int(matched.group(1)) if matched else 0
-
-
-def _message(exc: MockError) -> str:
-    """The message, with the error's finer reason where the code alone does not say it."""
-    if exc.reason == exc.code.lower():
-        return exc.message
-    return f"{exc.message} ({exc.reason})"
-
-
-def _title(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 _ROUTES = {  # (collection, what follows the id) -> route name
@@ -299,7 +156,8 @@ class DocumentedRoutes:
     async def _events(self, mock: Services, task: Task, after: int, heartbeat_s: float) -> AsyncGenerator[bytes, None]:
         """``update`` for each status the task reaches (the n-th with id ``evt_n``), ``error`` if it
         failed, then ``done``; only the events after ``after``. A stream that runs out of time (or
-        meets a shutdown) before the task is terminal ends with ``error``, and without ``done``."""
+        meets a shutdown) before the task is terminal ends with ``error`` (with the id of the last
+        status event, to resume from), and without ``done``."""
         out = self.renderers[DEFAULT_VERSION]  # event data are bare in both versions
         sent = 0
         async for progress in follow(mock, task, heartbeat_s):
@@ -309,18 +167,19 @@ class DocumentedRoutes:
             view, history = progress.view, progress.history
             for n in range(sent + 1, len(history) + 1):
                 if n > after:
-                    yield _event("update", n, out.update(view, history[n - 1][0]))
+                    yield sse_event("update", n, out.update(view, history[n - 1][0]))
             sent = len(history)
             if view.terminal:
                 n = sent + 1
                 if view.status == FAILED:
                     if n > after:
-                        yield _event("error", n, {"id": task.id, "error": view.error or "the task failed"})
+                        yield sse_event("error", n, {"id": task.id, "error": view.error or "the task failed"})
                     n += 1
                 if n > after:
-                    yield _event("done", n, {})
+                    yield sse_event("done", n, {})
                 return
-        yield _event("error", 0, {"id": task.id, "error": "the stream ended before the task did; read it again"})
+        # the id of the last event counted: resuming from it goes on where this stream stopped
+        yield sse_event("error", sent, {"id": task.id, "error": "the stream ended before the task did; read it again"})
 
     # --- sessions (the Sessions page) ----------------------------------------------------
     async def list_sessions(self, mock: Services, request: Request) -> Response:
