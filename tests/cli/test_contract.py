@@ -36,8 +36,8 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--complete-input", "[" * 50_000], "--complete-input is not JSON"),
         (["--suite-deadline", "0"], "argument --suite-deadline: expected a positive number"),
         (["--request-timeout", "nan"], "argument --request-timeout: expected a positive number"),
-        (["--rate-limit-probe", "-1"], "--rate-limit-probe must be from 0 to"),
-        (["--rate-limit-probe", "100000"], "--rate-limit-probe must be from 0 to"),
+        (["--rate-limit-probe", "-1"], "--rate-limit-probe: expected a finite number at least 0 and at most 5000"),
+        (["--rate-limit-probe", "100000"], "--rate-limit-probe: expected a finite number at least 0 and at most 5000"),
     ],
 )
 def test_contract_bad_input_is_one_line_and_exit_2(

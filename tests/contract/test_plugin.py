@@ -56,7 +56,7 @@ def test_the_suite_runs_in_a_teams_pytest_with_rules_picked_by_k_and_m(tmp_path:
 def test_bad_plugin_input_is_one_line_naming_the_option(tmp_path: Path) -> None:
     done = _pytest(tmp_path, "--infsh-base-url", "ftp://host")
     assert done.returncode == 4  # pytest's usage error
-    assert "--infsh-base-url must be an http(s) URL" in done.stderr
+    assert "--infsh-base-url must be an http:// or https:// URL" in done.stderr
     assert "Traceback" not in done.stderr
     no_key = _pytest(tmp_path, "--infsh-contract", "--infsh-api-key-env", "TEAM_KEY_NOT_SET")
     assert no_key.returncode == 4

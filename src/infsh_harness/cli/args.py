@@ -19,14 +19,14 @@ values that do not come from the command line (``INFSH_BASE_URL``) or are checke
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import math
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from infsh_harness.http.urls import MAX_URL_LENGTH, check_base_url, is_loopback_host, shown, valid_host
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -53,17 +53,14 @@ __all__ = [
     "whole",
 ]
 
-MAX_URL_LENGTH = 2048  # longer is no base URL (httpx itself stops at 65536)
 MAX_INPUT_BYTES = 256 * 1024 * 1024  # a HAR of a long run is large; anything bigger is a mistake
 MAX_SECONDS = 7 * 24 * 3600.0  # the longest any deadline or timeout option may be
-_SHOWN = 100  # characters of a refused value echoed back
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 _N = TypeVar("_N", int, float)
 
 
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+_shown = shown
+_valid_host = valid_host
 
 
 def _number(text: str, convert: Callable[[str], _N], kind: str, accept: Callable[[_N], bool], wanted: str) -> _N:
@@ -133,64 +130,6 @@ def port(text: str) -> int:
 def server_port(text: str) -> int:
     """A TCP port to connect to or to serve a page on: 1 to 65535."""
     return _number(text, _int, "a port number", lambda v: 1 <= v <= 65535, "a port from 1 to 65535")
-
-
-def _valid_host(host: str) -> bool:
-    if not host or len(host) > 253:
-        return False
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    return all(_LABEL.match(label) for label in host.lower().rstrip(".").split("."))
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``, by the literal (no name is resolved)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(text: str, flag: str = "--base-url") -> str:
-    """``text`` as a base URL (without a trailing ``/``); ``ValueError`` with the one line saying why not.
-
-    The message never repeats the URL's user-info."""
-    import httpx
-
-    if len(text) > MAX_URL_LENGTH:
-        raise ValueError(f"{flag} is {len(text)} characters long; a base URL has at most {MAX_URL_LENGTH}")
-    if not text.strip():
-        raise ValueError(f"{flag} is empty")
-    try:
-        url = httpx.URL(text)
-        url_port = url.port
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        if "@" in text:  # the parser's message may quote the part with the credentials
-            why = "it cannot be parsed"
-        hint = (
-            " (an IPv6 address goes in brackets: http://[::1]:8080)" if text.count(":") > 2 and "[" not in text else ""
-        )
-        raise ValueError(f"{flag} cannot be parsed: {why}{hint}") from None
-    if url.userinfo:
-        raise ValueError(f"{flag} must not carry user-info (user:password@): the API key goes in INFSH_API_KEY")
-    if url.scheme not in ("http", "https"):
-        raise ValueError(f"{flag} must be an http:// or https:// URL, not {_shown(text)}")
-    if not url.host:
-        raise ValueError(f"{flag} names no host: {_shown(text)}")
-    if not _valid_host(url.host):
-        raise ValueError(f"{flag} has no valid host name or address: {_shown(url.host)}")
-    if url_port is not None and not 1 <= url_port <= 65535:
-        raise ValueError(f"{flag} port must be from 1 to 65535, not {url_port}")
-    if url.query or url.fragment:
-        raise ValueError(f"{flag} is a base URL: no query and no fragment")
-    return text.rstrip("/")
 
 
 def base_url(text: str) -> str:

@@ -25,6 +25,7 @@ from infsh_harness.contract.settings import (
     PROFILES,
     SuiteSettings,
 )
+from infsh_harness.http.urls import check_base_url
 from infsh_harness.rules.verdicts import MODES
 from infsh_harness.spec import load_spec
 
@@ -196,12 +197,10 @@ def settings_from(config: pytest.Config, prefix: str = "") -> SuiteSettings:
 
     base_url = option("base-url") or None
     if base_url is not None:  # the CLI's own check: httpx's parser, and user-info refused, never shown
-        from infsh_harness.cli.args import check_base_url
-
         try:
-            base_url = check_base_url(base_url)
+            base_url = check_base_url(base_url, flag("base-url", prefix))
         except ValueError as exc:
-            raise pytest.UsageError(f"{flag('base-url', prefix)}: {exc}") from None
+            raise pytest.UsageError(str(exc)) from None
     seed = option("seed")
     if seed is None:
         env_seed = os.environ.get("INFSH_CONTRACT_SEED")

@@ -17,10 +17,11 @@ import httpx
 
 from infsh_harness.http.calls import DEFAULT_KEY, NO_KEY, Call, CallBuilder, KeyChoice
 from infsh_harness.http.observation import Observation
+from infsh_harness.http.urls import check_base_url
 from infsh_harness.redact import secrets_of
 from infsh_harness.spec import Spec
 
-__all__ = ["DEFAULT_KEY", "NO_KEY", "Driver", "TargetError", "check_base_url"]
+__all__ = ["DEFAULT_KEY", "NO_KEY", "Driver", "TargetError"]
 
 # what no longer describes a streamed body once it is read (decoded, whole)
 _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -28,22 +29,6 @@ _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-en
 
 class TargetError(AssertionError):
     """The target could not be driven into the state a check needs (not itself a rule violation)."""
-
-
-def check_base_url(base_url: str) -> str:
-    """``base_url`` without a trailing slash; ``ValueError`` (one line) if it is no http(s) URL or
-    carries credentials: a ``user:password@`` would become Basic auth in place of the bearer key."""
-    try:
-        url = httpx.URL(base_url)
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise ValueError(f"not a valid URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError("the base URL must be an http(s) URL with a host, e.g. http://127.0.0.1:8080")
-    if url.userinfo:
-        raise ValueError("the base URL must not carry credentials (user:password@); the key goes in INFSH_API_KEY")
-    if url.query or url.fragment:
-        raise ValueError("the base URL must not have a query or a fragment")
-    return str(url).rstrip("/")
 
 
 class Driver:
@@ -62,7 +47,7 @@ class Driver:
         user_agent: str = "infsh-harness",
         secrets: Iterable[str] = (),
     ) -> None:
-        self.base_url = check_base_url(base_url)
+        self.base_url = check_base_url(base_url, "the base URL")
         self.spec = spec
         self.source = source
         self._secrets = secrets_of([api_key, *secrets])  # scrubbed from every observation by value
