@@ -25,13 +25,18 @@ from typing import Any
 
 import pytest
 
+from infsh_harness.mock.config import MockConfig
+from infsh_harness.mock.server import serve_in_thread
 from infsh_harness.spec import load_spec
 from tests.contract.runs import (
     AWAITING_CHECKS,
     FAST,
     INDEPENDENT_CHOICES,
+    KEYS,
     MOCK_GAPS,
     PROBE,
+    READ_KEY,
+    WITHOUT_PROBE,
     run_suite,
     seeded,
     summary,
@@ -224,8 +229,10 @@ def test_schemathesis_findings_name_the_rule(tmp_path: Path) -> None:
 
 
 def expected_verdicts() -> dict[str, str]:
-    """Every rule of the spec: the mock's gaps as they are, those awaiting a check unchecked, the rest honoured."""
-    return {r: MOCK_GAPS.get(r, "unchecked" if r in AWAITING_CHECKS else "honoured") for r in SPEC.rules}
+    """Every rule of the spec: the mock's gaps as they are, those awaiting a check or the rate-limit
+    probe unchecked, the rest honoured."""
+    unseen = AWAITING_CHECKS | WITHOUT_PROBE
+    return {r: MOCK_GAPS.get(r, "unchecked" if r in unseen else "honoured") for r in SPEC.rules}
 
 
 def assert_the_mock_breaks_only_its_gaps(result: subprocess.CompletedProcess[str], data: dict[str, Any]) -> None:
@@ -237,7 +244,7 @@ def assert_the_mock_breaks_only_its_gaps(result: subprocess.CompletedProcess[str
     for judged in data["rules"]:
         if judged["id"] in AWAITING_CHECKS:  # reported, never honoured
             assert (judged["evidence"], judged["reason"], judged["tests"]) == (0, "no check yet", []), judged
-        elif MOCK_GAPS.get(judged["id"]) == "unchecked":  # what the mock does not serve cannot be seen
+        elif MOCK_GAPS.get(judged["id"]) == "unchecked" or judged["id"] in WITHOUT_PROBE:  # cannot be seen
             assert judged["reason"] and judged["tests"], judged
         else:
             assert judged["evidence"] >= 1, judged
@@ -278,9 +285,23 @@ def test_embedded_mock_breaks_only_its_gaps(clean_runs: CleanRuns) -> None:
     assert data["target"] == "embedded mock"
     assert_the_mock_breaks_only_its_gaps(result, data)
     # nothing skipped but the tests of what the mock does not serve: with its controls, every minimum is seen
-    unseen = {r for r, v in MOCK_GAPS.items() if v == "unchecked"}
+    unseen = {r for r, v in MOCK_GAPS.items() if v == "unchecked"} | WITHOUT_PROBE
     for test in data["tests"]:
         if test["outcome"] not in ("passed", "differs", "failed"):
             assert test["rules"] and set(test["rules"]) <= unseen, test
     for name in ("junit.xml", "summary.md", "schemathesis/schemathesis.har"):
         assert (report_dir / name).stat().st_size > 0
+
+
+RATE_RULES = ("--rule", "rate-limits", "--rule", "rate-limited-429", "--rule", "retry-after-valid")
+
+
+def test_the_mock_serving_the_pages_limits_honours_them_under_the_probe(tmp_path: Path) -> None:
+    """With the pages' own limits (100 runs, 1000 reads a minute) and the probe, the rules a default
+    run cannot see are honoured: the 1001st read within the minute is a 429 with the headers."""
+    config = MockConfig(keys=(*KEYS, f"{READ_KEY}=apps:read"), seed=7, rate_limit_scale=1.0)
+    with serve_in_thread(config=config) as url:
+        result = run_suite(url, tmp_path, *RATE_RULES, *PROBE)
+    data = summary(tmp_path)
+    assert (result.returncode, data["exit_code"]) == (0, 0), result.stdout + result.stderr
+    assert {r: verdicts(data)[r] for r in WITHOUT_PROBE} == dict.fromkeys(WITHOUT_PROBE, "honoured"), data["rules"]
