@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from typing import Any
 from infsh_harness import defaults, report
 from infsh_harness.cli import step_summary
 from infsh_harness.cli.args import base_url, fail, out_dir
+from infsh_harness.contract.options import READ_KEY_ENV
 from infsh_harness.load.processes import _parent_death_signal, embedded_mock, is_loopback_url, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
@@ -117,9 +119,12 @@ def _mock(profile: str, log_dir: Path) -> Iterator[str]:
 
 
 def mock_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` with ``INFSH_MOCK_KEYS`` extended by the keys the steps will send."""
+    """``environ`` with ``INFSH_MOCK_KEYS`` extended by the keys the steps will send (the read-only
+    one, ``INFSH_API_KEY_READ``, with the ``apps:read`` scope only)."""
     keys = list(defaults.mock_keys(environ))
     keys += [environ[name] for name in ("INFSH_API_KEY", "INFSH_API_KEY_2") if environ.get(name)]
+    if environ.get(READ_KEY_ENV):
+        keys.append(f"{environ[READ_KEY_ENV]}=apps:read")
     return {**environ, "INFSH_MOCK_KEYS": ",".join(dict.fromkeys(keys))}
 
 
@@ -286,6 +291,8 @@ def main(args: argparse.Namespace) -> int:
             for make in plan(target, out, args.load_time, args.skip, args.allow_remote):
                 outcomes.append(_run(make(), log_dir))
         else:
+            # the embedded mock is ours: a read-only key of its own lets the contract step check session-scopes
+            os.environ.setdefault(READ_KEY_ENV, f"inf_run_read_{secrets.token_hex(8)}")
             with _mock("documented", log_dir) as target:
                 print(f"embedded mock (documented profile) at {target}", flush=True)
                 for make in plan(target, out, args.load_time, args.skip):
