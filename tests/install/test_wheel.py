@@ -127,19 +127,17 @@ def test_run_from_an_empty_folder_writes_every_report(installed: Path, team: Pat
     for written in ("index.md", "index.html", "contract/summary.json", "contract/junit.xml", "load/summary.json",
                     "drift/drift.json", "drift/drift.md", "drift-wire/drift.json"):  # fmt: skip
         assert (reports / written).is_file(), f"{written} missing; {done.stdout[-2000:]}"
-    # every part ran from the installed package: none "could not run"
-    assert all(steps[s]["exit_code"] in (0, 1) for s in ("contract", "load", "drift")), steps
-    assert steps["load"]["exit_code"] == 0, (reports / "logs" / "load.log").read_text(encoding="utf-8")[-3000:]
+    # every part ran from the installed package and passed: the documented mock honours the four pages
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert {s: steps[s]["exit_code"] for s in ("contract", "load", "drift")} == dict.fromkeys(
+        ("contract", "load", "drift"), 0
+    ), steps
     contract = json.loads((reports / "contract" / "summary.json").read_text(encoding="utf-8"))
-    assert contract["exit_code"] == steps["contract"]["exit_code"] and not contract["stopped"]
+    assert contract["exit_code"] == 0 and contract["broken"] == [] and not contract["stopped"]
     honoured = [r for r in contract["rules"] if r["verdict"] == "honoured"]
-    assert len(honoured) >= 10  # the suite judged the mock
-    # a failing step names why: broken rules, failing drift findings (the mock's gaps, not the install's)
-    assert (steps["contract"]["exit_code"] == 1) == bool(contract["broken"])
+    assert len(honoured) >= 50, contract["unchecked"]  # the suite judged the mock, nearly every rule
     drift = json.loads((reports / "drift" / "drift.json").read_text(encoding="utf-8"))
-    assert steps["drift"]["exit_code"] in (0, 1) and isinstance(drift, dict) and drift
-    gating_failed = any(steps[s]["exit_code"] for s in ("contract", "load", "drift"))
-    assert done.returncode == (1 if gating_failed else 0), done.stdout[-2000:] + done.stderr[-2000:]
+    assert drift["findings"] == [], drift["findings"][:3]
 
 
 @pytest.fixture
