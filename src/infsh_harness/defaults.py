@@ -35,6 +35,7 @@ __all__ = [
 BASE_URL_ENV = "INFSH_BASE_URL"
 API_KEY_ENV = "INFSH_API_KEY"
 API_KEY_2_ENV = "INFSH_API_KEY_2"
+API_KEY_READ_ENV = "INFSH_API_KEY_READ"  # a key with the apps:read scope only (the contract suite's)
 MOCK_KEYS_ENV = "INFSH_MOCK_KEYS"
 
 # --- keys ------------------------------------------------------------------------------------------
@@ -103,3 +104,10 @@ def api_keys(environ: Mapping[str, str]) -> tuple[str, str | None]:
     if key is None:
         return API_KEY, key_2 or API_KEY_2
     return key, key_2
+
+
+def key_values(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Every key value ``environ`` gives the harness, to redact: the clients' (the read-only one too)
+    and the mock's, without the ``=scope+scope`` an ``INFSH_MOCK_KEYS`` entry may carry."""
+    keys = (*api_keys(environ), environ.get(API_KEY_READ_ENV), *(k.split("=", 1)[0] for k in mock_keys(environ)))
+    return tuple(dict.fromkeys(k.strip() for k in keys if k and k.strip()))

@@ -228,7 +228,7 @@ def scrubbed(text: object) -> str:
     from infsh_harness import defaults
     from infsh_harness.redact import redact_text, secrets_of
 
-    keys = secrets_of([*defaults.api_keys(os.environ), *defaults.mock_keys(os.environ)])
+    keys = secrets_of(defaults.key_values(os.environ))
     return redact_text(str(text), keys)
 
 

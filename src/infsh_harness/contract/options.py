@@ -32,7 +32,7 @@ from infsh_harness.spec import load_spec
 __all__ = ["MAX_RATE_LIMIT_PROBE", "READ_KEY_ENV", "add_options", "dest", "flag", "settings_from"]
 
 MAX_RATE_LIMIT_PROBE = 5000  # getTask requests the probe may send: past Get task's limit of 1000 a minute
-READ_KEY_ENV = "INFSH_API_KEY_READ"  # a key with the apps:read scope only (rule session-scopes)
+READ_KEY_ENV = defaults.API_KEY_READ_ENV  # a key with the apps:read scope only (rule session-scopes)
 # the options naming the environment variable of each key, and the variable read without them
 _KEY_OPTIONS = (
     ("api-key-env", defaults.API_KEY_ENV),

@@ -21,7 +21,7 @@ __all__ = ["keys_in", "write_index", "write_part"]
 
 def keys_in(environ: Mapping[str, str]) -> tuple[str, ...]:
     """Every key value ``environ`` gives the harness (the clients' and the mock's), to redact."""
-    return tuple(k for k in (*defaults.api_keys(environ), *defaults.mock_keys(environ)) if k)
+    return defaults.key_values(environ)
 
 
 def write_part(
