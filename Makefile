@@ -33,8 +33,10 @@ install: $(STAMP) $(NODE_STAMP) browser
 run: install
 	$(HARNESS) run --out reports
 
+## three workers, a test file each at a time (its module fixtures stay in one process): most tests
+## wait on subprocesses and sockets, so three fit two cores (about 6 min there instead of 13)
 test: install lint
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n 3 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests bench
