@@ -15,9 +15,10 @@ keys the mock accepts.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from infsh_harness.mock.errors import MockError, RateLimited
 from infsh_harness.mock.models import Clock
@@ -28,9 +29,9 @@ WINDOW_S = 60.0
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
-@dataclass(frozen=True)
-class Quota:
-    """What is left of one key's window for one operation, after a request was counted."""
+class Quota(NamedTuple):
+    """What is left of one key's window for one operation, after a request was counted (a tuple:
+    one is made for every answer of a limited operation)."""
 
     limit: int
     remaining: int
@@ -38,10 +39,13 @@ class Quota:
 
     @property
     def headers(self) -> Headers:
-        return (
-            (b"x-ratelimit-remaining", str(self.remaining).encode()),
-            (b"x-ratelimit-reset", str(self.reset_at).encode()),
-        )
+        return ((b"x-ratelimit-remaining", str(self.remaining).encode()), _reset_header(self.reset_at))
+
+
+@functools.lru_cache(maxsize=64)
+def _reset_header(reset_at: int) -> tuple[bytes, bytes]:
+    """The ``X-RateLimit-Reset`` header of a window (the same for every request of the minute)."""
+    return (b"x-ratelimit-reset", str(reset_at).encode())
 
 
 class RateLimiter:
