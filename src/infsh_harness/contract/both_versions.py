@@ -9,14 +9,19 @@ one (same fields; the problem's ``type`` ends with version 1's ``error.code``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.journeys import App
 from infsh_harness.http.driver import NO_KEY, Driver
 from infsh_harness.http.observation import Observation
+from infsh_harness.rules.exchange import request_version
+from infsh_harness.rules.versions import not_spoken_reason, spoken_versions
+from infsh_harness.spec import API_VERSIONS, Spec
 
-__all__ = ["BothWays", "Pair", "read_both_ways"]
+__all__ = ["BothWays", "Pair", "judge_each_version", "read_both_ways"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,26 @@ def read_both_ways(v2: Driver, v1: Driver, app: App, unknown_id: str) -> BothWay
     for what, send in errors.items():
         out.errors.append(Pair(what, send(v1), send(v2)))
     return out
+
+
+def judge_each_version(
+    evidence: Evidence,
+    rule_id: str,
+    check: Callable[[Spec, Observation, frozenset[str]], bool],
+    spec: Spec,
+    seen: Sequence[Observation],
+    lacking: Callable[[str], str],
+) -> None:
+    """``check`` every answer ``seen``, on the versions the server was seen to speak; the rule needs
+    one checked answer of each version it speaks (``lacking(version)`` says what was missing), and
+    a version it does not speak leaves the rule unchecked there, with why."""
+    spoken = spoken_versions(spec, seen)
+    checked: Counter[str | None] = Counter()
+    for obs in seen:
+        if evidence.expect(rule_id, check, spec, obs, spoken):
+            checked[request_version(obs)] += 1
+    for version in API_VERSIONS:
+        if version not in spoken:
+            evidence.minimum(rule_id, 1, not_spoken_reason(version, spoken), got=0)
+        else:
+            evidence.minimum(rule_id, 1, lacking(version), got=checked[version])

@@ -9,14 +9,11 @@ the server does not speak are unchecked, with why, never broken.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
-from infsh_harness.contract.both_versions import BothWays
+from infsh_harness.contract.both_versions import BothWays, judge_each_version
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.target import AnswerLog
-from infsh_harness.rules.exchange import request_version
 from infsh_harness.rules.versions import (
     check_error_body_status,
     check_error_code_status,
@@ -26,25 +23,17 @@ from infsh_harness.rules.versions import (
     spoken_versions,
     version_label,
 )
-from infsh_harness.spec import API_VERSIONS, Spec
+from infsh_harness.spec import Spec
 
 pytestmark = pytest.mark.every_answer
 
 
 @pytest.mark.rule("error-shape")
 def test_error_shape(spec: Spec, both_ways: BothWays, answers: AnswerLog, evidence: Evidence) -> None:
-    seen = answers.all()
-    spoken = spoken_versions(spec, seen)
-    checked: Counter[str | None] = Counter()
-    for obs in seen:
-        if evidence.expect("error-shape", check_error_shape, spec, obs, spoken):
-            checked[request_version(obs)] += 1
-    for version in API_VERSIONS:
-        if version not in spoken:
-            evidence.minimum("error-shape", 1, not_spoken_reason(version, spoken), got=0)
-        else:
-            what = f"no error of a documented operation answered {version_label(version)}"
-            evidence.minimum("error-shape", 1, what, got=checked[version])
+    def lacking(version: str) -> str:
+        return f"no error of a documented operation answered {version_label(version)}"
+
+    judge_each_version(evidence, "error-shape", check_error_shape, spec, answers.all(), lacking)
     evidence.finish()
 
 

@@ -9,14 +9,12 @@ These tests run last, over every answer the run received.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
-from infsh_harness.contract.both_versions import BothWays
+from infsh_harness.contract.both_versions import BothWays, judge_each_version
 from infsh_harness.contract.evidence import Evidence
 from infsh_harness.contract.target import AnswerLog
-from infsh_harness.rules.exchange import payload_of, request_version, status_code
+from infsh_harness.rules.exchange import payload_of, status_code
 from infsh_harness.rules.versions import (
     check_same_fields,
     check_version_shape,
@@ -33,18 +31,10 @@ pytestmark = pytest.mark.every_answer
 def test_version_shape(spec: Spec, both_ways: BothWays, answers: AnswerLog, evidence: Evidence) -> None:
     """Every success of a versioned operation has its request's version's shape, in each version the
     server speaks (at least one success of each)."""
-    seen = answers.all()
-    spoken = spoken_versions(spec, seen)
-    checked: Counter[str | None] = Counter()
-    for obs in seen:
-        if evidence.expect("version-shape", check_version_shape, spec, obs, spoken):
-            checked[request_version(obs)] += 1
-    for version in API_VERSIONS:
-        if version not in spoken:
-            evidence.minimum("version-shape", 1, not_spoken_reason(version, spoken), got=0)
-        else:
-            what = f"no success of {version_label(version)} was read"
-            evidence.minimum("version-shape", 1, what, got=checked[version])
+    def lacking(version: str) -> str:
+        return f"no success of {version_label(version)} was read"
+
+    judge_each_version(evidence, "version-shape", check_version_shape, spec, answers.all(), lacking)
     evidence.finish()
 
 
