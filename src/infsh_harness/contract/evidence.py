@@ -80,6 +80,12 @@ class Evidence:
             self.ran(rule_id)
         return bool(applied)
 
+    def expect_every(
+        self, rule_id: str, check: Callable[..., bool], spec: Any, observations: Iterable[Any], *args: Any
+    ) -> int:
+        """Run ``check(spec, obs, *args)`` of ``rule_id`` over every observation: how many it applied to and held."""
+        return sum(self.expect(rule_id, check, spec, obs, *args) for obs in observations)
+
     def expect_all(self, violations: Iterable[ContractViolation]) -> None:
         for violation in violations:
             self.found(violation)

@@ -60,15 +60,13 @@ def test_problem_type_code(spec: Spec, both_ways: BothWays, answers: AnswerLog, 
 
 @pytest.mark.rule("error-code-status")
 def test_error_code_status(spec: Spec, both_ways: BothWays, answers: AnswerLog, evidence: Evidence) -> None:
-    for obs in answers.all():
-        evidence.expect("error-code-status", check_error_code_status, spec, obs)
+    evidence.expect_every("error-code-status", check_error_code_status, spec, answers.all())
     evidence.minimum("error-code-status", 1, "no error answer gave a documented error code")
     evidence.finish()
 
 
 @pytest.mark.rule("error-body-status")
 def test_error_body_status(spec: Spec, both_ways: BothWays, answers: AnswerLog, evidence: Evidence) -> None:
-    for obs in answers.all():
-        evidence.expect("error-body-status", check_error_body_status, spec, obs)
+    evidence.expect_every("error-body-status", check_error_body_status, spec, answers.all())
     evidence.minimum("error-body-status", 1, "no error answer had either version's error body")
     evidence.finish()

@@ -8,7 +8,6 @@ the API does not have.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import pytest
 
@@ -50,16 +49,9 @@ def probes(api: SuiteDriver, apps: dict[str, App], rng: random.Random) -> list[O
     ]
 
 
-def every(
-    evidence: Evidence, rule_id: str, check: Callable[[Spec, Observation], bool], spec: Spec, answers: AnswerLog
-) -> None:
-    for obs in answers.all():
-        evidence.expect(rule_id, check, spec, obs)
-
-
 @pytest.mark.rule("no-server-error")
 def test_no_server_error(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
-    every(evidence, "no-server-error", check_no_server_error, spec, answers)
+    evidence.expect_every("no-server-error", check_no_server_error, spec, answers.all())
     evidence.minimum("no-server-error", 1, "no answer was received")
     evidence.finish()
 
@@ -68,7 +60,7 @@ def test_no_server_error(spec: Spec, probes: list[Observation], answers: AnswerL
 def test_json_content_type(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
     """Successes and errors of the documented operations come as JSON (``application/json`` or a ``+json``
     type). The statuses themselves are other rules' business."""
-    every(evidence, "json-content-type", check_json_content_type, spec, answers)
+    evidence.expect_every("json-content-type", check_json_content_type, spec, answers.all())
     evidence.minimum("json-content-type", 1, "no answer with a body was received")
     evidence.finish()
 
@@ -77,27 +69,27 @@ def test_json_content_type(spec: Spec, probes: list[Observation], answers: Answe
 def test_error_body(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
     """The errors of requests that reach no documented operation carry the documented body too (those
     of the operations are rule ``error-shape``'s)."""
-    every(evidence, "error-body", check_error_body, spec, answers)
+    evidence.expect_every("error-body", check_error_body, spec, answers.all())
     evidence.minimum("error-body", 1, "no error answer to a request outside the documented operations was received")
     evidence.finish()
 
 
 @pytest.mark.rule("documented-responses")
 def test_documented_responses(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
-    every(evidence, "documented-responses", check_documented_response, spec, answers)
+    evidence.expect_every("documented-responses", check_documented_response, spec, answers.all())
     evidence.minimum("documented-responses", 1, "no answer of a documented operation was received")
     evidence.finish()
 
 
 @pytest.mark.rule("response-shape")
 def test_response_shape(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
-    every(evidence, "response-shape", check_response_shape, spec, answers)
+    evidence.expect_every("response-shape", check_response_shape, spec, answers.all())
     evidence.minimum("response-shape", 1, "no successful answer was received")
     evidence.finish()
 
 
 @pytest.mark.rule("method-not-allowed")
 def test_method_not_allowed(spec: Spec, probes: list[Observation], answers: AnswerLog, evidence: Evidence) -> None:
-    every(evidence, "method-not-allowed", check_allow_header, spec, answers)
+    evidence.expect_every("method-not-allowed", check_allow_header, spec, answers.all())
     evidence.minimum("method-not-allowed", 1, "the server answered no method a path lacks with 405")
     evidence.finish()

@@ -86,8 +86,7 @@ def no_429(probe: Probe) -> str:
 def test_rate_limited_429(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evidence) -> None:
     """Every 429 of Run task or Get task is the error ``rate_limited`` with both rate-limit headers; in
     the probe, the read after one that said no request was left is refused with 429."""
-    for obs in answers.all():
-        evidence.expect("rate-limited-429", check_rate_limited_429, spec, obs)
+    evidence.expect_every("rate-limited-429", check_rate_limited_429, spec, answers.all())
     if probe.past_zero is not None:  # the read after one that said none was left is over the limit
         evidence.expect("rate-limited-429", check_limit_enforced, spec, *probe.past_zero)
     evidence.minimum("rate-limited-429", 1, no_429(probe))
@@ -105,8 +104,7 @@ def test_rate_limits(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evi
         evidence.minimum("rate-limits", 1, "the limits are judged with --rate-limit-probe N only", got=0)
         evidence.finish()
         return
-    for obs in answers.all():
-        evidence.expect("rate-limits", check_rate_limits, spec, obs)
+    evidence.expect_every("rate-limits", check_rate_limits, spec, answers.all())
     limit = per_minute(spec, "getTask")
     if limit is not None and probe.limited is None and probe.sent > limit and probe.seconds < 60:
         over = f"over its limit of {limit} a minute"
@@ -118,8 +116,7 @@ def test_rate_limits(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evi
 
 @pytest.mark.rule("rate-limit-headers")
 def test_rate_limit_headers(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evidence) -> None:
-    for obs in answers.all():
-        evidence.expect("rate-limit-headers", check_rate_limit_headers, spec, obs)
+    evidence.expect_every("rate-limit-headers", check_rate_limit_headers, spec, answers.all())
     evidence.minimum("rate-limit-headers", 1, "no success of Run task or Get task was received")
     evidence.finish()
 
@@ -127,8 +124,7 @@ def test_rate_limit_headers(spec: Spec, probe: Probe, answers: AnswerLog, eviden
 @pytest.mark.rule("retry-after-valid")
 def test_retry_after_valid(spec: Spec, probe: Probe, answers: AnswerLog, evidence: Evidence) -> None:
     seen = answers.all()
-    for obs in seen:
-        evidence.expect("retry-after-valid", check_retry_after, spec, obs)
+    evidence.expect_every("retry-after-valid", check_retry_after, spec, seen)
     limited = any(obs.status_code == LIMITED for obs in seen)
     evidence.minimum("retry-after-valid", 1, "no 429 carried Retry-After" if limited else no_429(probe))
     evidence.finish()
