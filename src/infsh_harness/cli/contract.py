@@ -199,9 +199,9 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[int, bool]:
     ``(exit code, interrupted)``. No process is left behind."""
     # its own session: a terminal's Ctrl-C reaches this process only, which passes exactly one on
     # (and, should this process die outright, it gets SIGTERM rather than being left behind)
-    from infsh_harness.load.processes import _parent_death_signal
+    from infsh_harness.load.processes import parent_death_signal
 
-    proc = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_parent_death_signal())
+    proc = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=parent_death_signal())
     try:
         return proc.wait(), False
     except KeyboardInterrupt:

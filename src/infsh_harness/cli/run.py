@@ -34,8 +34,7 @@ from typing import Any
 from infsh_harness import defaults, report
 from infsh_harness.cli import step_summary
 from infsh_harness.cli.args import base_url, fail, out_dir
-from infsh_harness.contract.options import READ_KEY_ENV
-from infsh_harness.load.processes import _parent_death_signal, embedded_mock, is_loopback_url, parse_duration
+from infsh_harness.load.processes import embedded_mock, is_loopback_url, parent_death_signal, parse_duration
 from infsh_harness.report.fields import STALE_SLACK_S
 from infsh_harness.report.read_run import COULD_NOT_RUN, FAILED, step_verdict
 from infsh_harness.rules.verdicts import EXIT_INTERRUPTED
@@ -123,8 +122,8 @@ def mock_environ(environ: Mapping[str, str]) -> dict[str, str]:
     one, ``INFSH_API_KEY_READ``, with the ``apps:read`` scope only)."""
     keys = list(defaults.mock_keys(environ))
     keys += [environ[name] for name in ("INFSH_API_KEY", "INFSH_API_KEY_2") if environ.get(name)]
-    if environ.get(READ_KEY_ENV):
-        keys.append(f"{environ[READ_KEY_ENV]}=apps:read")
+    if environ.get(defaults.API_KEY_READ_ENV):
+        keys.append(f"{environ[defaults.API_KEY_READ_ENV]}=apps:read")
     return {**environ, "INFSH_MOCK_KEYS": ",".join(dict.fromkeys(keys))}
 
 
@@ -189,7 +188,7 @@ def _run(step: Step, log_dir: Path) -> Outcome:
         # this process dies, the step gets SIGTERM (and writes its report as on a Ctrl-C)
         proc = subprocess.Popen(
             step.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=parent_death_signal(),
         )  # fmt: skip
         try:
             code = proc.wait()
@@ -292,7 +291,7 @@ def main(args: argparse.Namespace) -> int:
                 outcomes.append(_run(make(), log_dir))
         else:
             # the embedded mock is ours: a read-only key of its own lets the contract step check session-scopes
-            os.environ.setdefault(READ_KEY_ENV, f"inf_run_read_{secrets.token_hex(8)}")
+            os.environ.setdefault(defaults.API_KEY_READ_ENV, f"inf_run_read_{secrets.token_hex(8)}")
             with _mock("documented", log_dir) as target:
                 print(f"embedded mock (documented profile) at {target}", flush=True)
                 for make in plan(target, out, args.load_time, args.skip):

@@ -29,15 +29,14 @@ from infsh_harness.http.urls import check_base_url
 from infsh_harness.rules.verdicts import MODES
 from infsh_harness.spec import load_spec
 
-__all__ = ["MAX_RATE_LIMIT_PROBE", "READ_KEY_ENV", "add_options", "dest", "flag", "settings_from"]
+__all__ = ["MAX_RATE_LIMIT_PROBE", "add_options", "dest", "flag", "settings_from"]
 
 MAX_RATE_LIMIT_PROBE = 5000  # getTask requests the probe may send: past Get task's limit of 1000 a minute
-READ_KEY_ENV = defaults.API_KEY_READ_ENV  # a key with the apps:read scope only (rule session-scopes)
 # the options naming the environment variable of each key, and the variable read without them
 _KEY_OPTIONS = (
     ("api-key-env", defaults.API_KEY_ENV),
     ("api-key-2-env", defaults.API_KEY_2_ENV),
-    ("api-key-read-env", READ_KEY_ENV),
+    ("api-key-read-env", defaults.API_KEY_READ_ENV),
 )
 _ROLE_HELP = {"complete": "completes", "long": "runs long enough to cancel", "fail": "fails"}
 
@@ -185,7 +184,7 @@ def _keys(config: pytest.Config, prefix: str) -> tuple[str, str | None, str | No
                 raise pytest.UsageError(f"{flag(name, prefix)} names {chosen}, which is not set")
             environ[variable] = os.environ[chosen]
     api_key, api_key_2 = defaults.api_keys(environ)
-    return api_key, api_key_2, environ.get(READ_KEY_ENV) or None
+    return api_key, api_key_2, environ.get(defaults.API_KEY_READ_ENV) or None
 
 
 def settings_from(config: pytest.Config, prefix: str = "") -> SuiteSettings:

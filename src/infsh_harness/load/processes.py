@@ -30,6 +30,7 @@ __all__ = [
     "embedded_mock",
     "free_port",
     "is_loopback_url",
+    "parent_death_signal",
     "parse_duration",
     "run_locust",
 ]
@@ -70,7 +71,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
+def parent_death_signal() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child receive SIGTERM when this process dies (Linux only).
 
     ``prctl`` is looked up here, in the parent: between fork and exec the child may only call it."""
@@ -97,7 +98,7 @@ def _spawn(
         stderr=stderr,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=_parent_death_signal(),
+        preexec_fn=parent_death_signal(),
         text=True,
     )
 
