@@ -138,7 +138,7 @@ def broken_mock() -> Iterator[str]:
 
 
 def test_load_names_contract_breaks_and_lost_webhooks(tmp_path: Path, broken_mock: str) -> None:
-    done = _load("--host", broken_mock, "--scenario", "run_wait,webhook", "-u", "4", "-r", "4", "-t", "2s",
+    done = _load("--host", broken_mock, "--scenario", "run_wait,webhook", "-u", "4", "-r", "4", "-t", "4s",
                  "--locust-arg=--webhook-timeout-s=0.5", "--out", str(tmp_path))  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     summary = _summary(tmp_path)
