@@ -28,7 +28,7 @@ from infsh_harness.mock.http import Request, Response, StreamingResponse
 from infsh_harness.mock.lifecycle import Lifecycle
 from infsh_harness.mock.models import MockBackend
 from infsh_harness.mock.profiles import Profile, build_profile
-from infsh_harness.mock.profiles.profile import DEFAULT_VERSION, Services, api_version
+from infsh_harness.mock.profiles.profile import DEFAULT_VERSION, Handler, Services, api_version
 from infsh_harness.mock.ratelimit import RateLimiter
 from infsh_harness.mock.webhooks import WebhookDispatcher
 from infsh_harness.spec import Spec
@@ -70,11 +70,42 @@ class MockApp:
         self.max_body_bytes = config.limits.max_body_bytes
 
     # --- ASGI ----------------------------------------------------------------------------
+    # One coroutine per request apart from the handler's: every step that need not wait is a plain
+    # call (a coroutine level costs each request about as much as a rate-limit header does).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+            return
+        version = api_version(scope["headers"])
+        request: Request | None = None
+        try:
+            request = self._read(scope)
+            request.version = version
+            message = await receive()
+            body: bytes = message.get("body", b"")
+            if message.get("more_body"):
+                body = await self._read_more_body(receive, body)
+            elif len(body) > self.max_body_bytes:
+                raise self._too_large()
+            request.body = body
+            if request.path.startswith(PREFIX):
+                response = await self.control.handle(request)
+            else:
+                if self.faults.active:
+                    await self.faults.on_request()
+                response = await self._handler(request)(self.services, request)
+        except MockError as exc:
+            response = self.render_error(exc, version)
+        except Exception:  # a bug in the mock must still answer with the error body, never hang
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            response = self.render_error(MockError("internal error in the mock"), version)
+        if request is not None and request.answer_headers:
+            response.headers.extend(request.answer_headers)
+        if isinstance(response, StreamingResponse) and response.chunks is not None:
+            await _send_stream(send, receive, response, response.chunks)
+        else:
+            await _send(send, response)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -87,25 +118,6 @@ class MockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        version = api_version(scope["headers"])
-        try:
-            request = await self._read(scope, receive)
-            request.version = version
-            if request.path.startswith(PREFIX):
-                response = await self.control.handle(request)
-            else:
-                response = await self._public(request)
-        except MockError as exc:
-            response = self.render_error(exc, version)
-        except Exception:  # a bug in the mock must still answer with the error body, never hang
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            response = self.render_error(MockError("internal error in the mock"), version)
-        if isinstance(response, StreamingResponse) and response.chunks is not None:
-            await _send_stream(send, receive, response, response.chunks)
-        else:
-            await _send(send, response)
-
     def render_error(self, exc: MockError, version: str = DEFAULT_VERSION) -> Response:
         """The one way an error becomes an answer: the body of the profile's renderer of the API
         ``version`` asked for, the error's headers."""
@@ -113,9 +125,8 @@ class MockApp:
         response.headers.extend(exc.headers)
         return response
 
-    async def _public(self, request: Request) -> Response:
-        if self.faults.active:
-            await self.faults.on_request()
+    def _handler(self, request: Request) -> Handler:
+        """The profile's handler of a public request, once its key is known."""
         # the key first: without one, an unknown path or method is 401 too (nothing is told about routes)
         request.owner = self.backend.authenticate(request.headers.get("authorization"))
         matched = self.profile.match(request.path)
@@ -126,10 +137,11 @@ class MockApp:
         handler = methods.get(request.method)
         if handler is None:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}", tuple(methods))
-        return await handler(self.services, request)
+        return handler
 
     # --- reading the request -------------------------------------------------------------
-    async def _read(self, scope: Scope, receive: Receive) -> Request:
+    def _read(self, scope: Scope) -> Request:
+        """The request's line and headers (its body is read next)."""
         raw_headers = scope["headers"]
         # ASGI servers send header names lowercased already
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
@@ -143,20 +155,16 @@ class MockApp:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise self._too_large()
-        body = await self._read_body(receive)
-        return Request(scope["method"], path, {}, query, headers, body)
+        return Request(scope["method"], path, {}, query, headers)
 
     def _too_large(self) -> BodyTooLarge:
         return BodyTooLarge(f"request body is larger than {self.max_body_bytes} bytes")
 
-    async def _read_body(self, receive: Receive) -> bytes:
-        message = await receive()
-        body: bytes = message.get("body", b"")
+    async def _read_more_body(self, receive: Receive, body: bytes) -> bytes:
+        """The rest of a body that came in more than one message (the usual one came whole)."""
         limit = self.max_body_bytes
-        if not message.get("more_body"):  # the usual case: the whole body in one message
-            if len(body) > limit:
-                raise self._too_large()
-            return body
+        if len(body) > limit:
+            raise self._too_large()
         chunks: list[bytes] = [body]
         size = len(body)
         while True:
@@ -213,12 +221,17 @@ async def _send(send: Send, response: Response) -> None:
         headers = list(response.headers)
     else:
         headers = [
-            (b"content-type", response.content_type.encode()),
+            (b"content-type", _media_type(response.content_type)),
             (b"content-length", str(len(response.body)).encode()),
             *response.headers,
         ]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+@functools.lru_cache(maxsize=16)
+def _media_type(content_type: str) -> bytes:
+    return content_type.encode()
 
 
 async def _send_stream(send: Send, receive: Receive, response: Response, chunks: AsyncGenerator[bytes, None]) -> None:

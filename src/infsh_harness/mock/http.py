@@ -13,7 +13,7 @@ __all__ = ["JSON", "Request", "Response", "StreamingResponse"]
 JSON = "application/json"
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     method: str
     path: str
@@ -23,9 +23,11 @@ class Request:
     body: bytes = field(default=b"", repr=False)
     owner: str = field(default="", repr=False)  # the key the request acts as, once authenticated
     version: str = "1"  # the API version asked for (``profiles.profile.api_version``)
+    # headers the answer carries whatever it is, success or error (a rate-limited operation's quota)
+    answer_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     status: int
     body: bytes = b""
@@ -37,7 +39,7 @@ class Response:
         return cls(status, orjson.dumps(data))
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamingResponse(Response):
     """A response sent chunk by chunk (NDJSON, SSE) until ``chunks`` ends or the client goes away."""
 

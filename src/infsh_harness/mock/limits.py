@@ -9,19 +9,21 @@ those added: a connection over ``max_connections`` gets 503, headers not complet
 unparseable HTTP gets 400 — each with the profile's error body (in the API version the headers read
 so far ask for; version 1 before them), then the connection is closed.
 
-The header timeout costs no timer per request: a connection notes when its current request's first
-byte came (``_headers_since``), and one sweep per server, every quarter of the timeout while
-connections are open, cuts off those past it (so a cut-off comes between 1 and 1.25 timeouts).
+The guard costs every request a few attribute reads and no clock: one sweep per server runs every
+quarter of the header timeout while connections are open and counts its passes (``_tick``); a
+connection notes the pass in which its current request's first bytes came (``_reading_since``), and
+a sweep cuts off those whose headers are still incomplete five passes later (so a cut-off comes
+between 1 and 1.25 timeouts). A refused connection sets ``_refused``; the rest of the bytes the parser
+was fed are dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from http import HTTPStatus
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from infsh_harness.mock.config import ServerLimits
 from infsh_harness.mock.errors import BadRequest, HeadersTooLarge, MockError, Overloaded, RequestTimeout
@@ -42,6 +44,17 @@ def _wire_bytes(response: Response) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + response.body
 
 
+class _RefusedCycle:
+    """What uvicorn reads of a connection's current cycle once it was refused before it had one: a
+    complete response (``on_body`` and ``on_message_complete`` return at once), and the event
+    ``connection_lost`` sets."""
+
+    response_complete = True
+
+    def __init__(self) -> None:
+        self.message_event = asyncio.Event()
+
+
 class ErrorRendering(Protocol):
     def render_error(self, exc: MockError, version: str = ...) -> Response: ...
 
@@ -52,71 +65,66 @@ class GuardedProtocol(HttpToolsProtocol):
     limits: ClassVar[ServerLimits] = ServerLimits()
     errors: ClassVar[ErrorRendering]  # the mock, which renders an error as its profile does
     _sweep: ClassVar[asyncio.TimerHandle | None] = None  # the server's header-timeout sweep, while armed
+    _tick: ClassVar[int] = 0  # the sweeps so far
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._headers_since: float | None = None  # when the headers being read began to come
+        self._reading_since: int | None = None  # the sweep pass in which the headers being read began
         self._header_bytes = 0
         self._over_cap = False
+        self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         # refused once its request's headers are read: a client that has sent its request reads the
         # answer, where one refused on connecting may find its connection reset instead
         self._over_cap = len(self.connections) > self.limits.max_connections
-        self._begin_headers()
+        self._reading_since = self._tick
         if type(self)._sweep is None:
             self._arm_sweep()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._end_headers()
+        self._reading_since = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing():  # refused: the rest is not read
-            return
-        if self._headers_since is None and (self.cycle is None or self.cycle.response_complete):
-            self._begin_headers()  # the first bytes of the next request on a kept-alive connection
-        if self._headers_since is not None:
+        if self._reading_since is None:
+            if self._refused or self.transport.is_closing():  # refused or closing: the rest is not read
+                return
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:  # a body, or a pipelined request
+                super().data_received(data)
+                return
+            self._reading_since = self._tick  # the first bytes of the next request on a kept-alive connection
+            self._header_bytes = len(data)
+        else:
             self._header_bytes += len(data)
         super().data_received(data)
-        if self._headers_since is not None and self._header_bytes > self.limits.max_header_bytes:
+        if self._reading_since is not None and self._header_bytes > self.limits.max_header_bytes:
             self._refuse(self._too_large())  # still no end of headers, and already too many bytes
 
     def on_headers_complete(self) -> None:
-        if self._over_cap:
-            self._refuse(Overloaded(f"more than {self.limits.max_connections} connections are open; try again later"))
-            return
-        # the bytes received may hold a body after the headers: count the headers themselves then
-        if self._header_bytes > self.limits.max_header_bytes:
+        if self._over_cap or self._refused or self._header_bytes > self.limits.max_header_bytes:
+            if self._refused:  # a request pipelined behind a refused one: not read
+                return
+            if self._over_cap:
+                self._refuse(
+                    Overloaded(f"more than {self.limits.max_connections} connections are open; try again later")
+                )
+                return
+            # the bytes received may hold a body after the headers: count the headers themselves then
             size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
             if size > self.limits.max_header_bytes:
                 self._refuse(self._too_large())
                 return
-        self._end_headers()
+        self._reading_since = None
         super().on_headers_complete()
 
     def _too_large(self) -> HeadersTooLarge:
         return HeadersTooLarge(f"request line and headers exceed {self.limits.max_header_bytes} bytes")
 
-    # after a refusal the parser may go on through the bytes already received: they are not a request
-    def on_body(self, body: bytes) -> None:
-        if not self.transport.is_closing():
-            super().on_body(body)
-
-    def on_message_complete(self) -> None:
-        if not self.transport.is_closing():
-            super().on_message_complete()
-
     def send_400_response(self, msg: str) -> None:
         self._refuse(BadRequest(f"not a valid HTTP/1.1 request: {msg}", reason="invalid_http"))
-
-    def _begin_headers(self) -> None:
-        self._header_bytes = 0
-        self._headers_since = time.monotonic()
-
-    def _end_headers(self) -> None:
-        self._headers_since = None
 
     def _arm_sweep(self) -> None:
         cls = type(self)
@@ -124,12 +132,14 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _sweep_headers(self) -> None:
         """Cut off every connection of this server whose headers are late; look again while any is open."""
-        type(self)._sweep = None
-        late = time.monotonic() - self.limits.header_timeout_s
+        cls = type(self)
+        cls._sweep = None
+        cls._tick += 1
+        late = cls._tick - 5  # began four full passes ago or earlier: more than a timeout
         timeout = RequestTimeout(f"the request's headers did not arrive within {self.limits.header_timeout_s:g} s")
         for connection in list(self.connections):
             if isinstance(connection, GuardedProtocol):
-                since = connection._headers_since
+                since = connection._reading_since
                 if since is not None and since <= late:
                     connection._refuse(timeout)
         if self.connections:
@@ -138,8 +148,13 @@ class GuardedProtocol(HttpToolsProtocol):
     def _refuse(self, exc: MockError) -> None:
         """Answer ``exc`` in the API version the request's headers ask for, as far as they were
         read (version 1 before any), and close the connection."""
-        self._end_headers()
-        if not self.transport.is_closing():
+        self._reading_since = None
+        if self.cycle is None:
+            # the parser may go on through the bytes already received (a body, more requests):
+            # uvicorn drops them when the current cycle is complete, so give it a complete one
+            self.cycle = cast(RequestResponseCycle, _RefusedCycle())
+        if not self._refused and not self.transport.is_closing():
+            self._refused = True
             version = api_version(self.headers or ())
             self.transport.write(_wire_bytes(self.errors.render_error(exc, version)))
             self.transport.close()

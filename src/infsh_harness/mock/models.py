@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from infsh_harness.mock.apps import AppCatalog, AppDef
 from infsh_harness.mock.config import MockConfig
@@ -177,9 +177,9 @@ def _output(app: AppDef, input_: Mapping[str, Any], task_id: str) -> dict[str, A
     return {}
 
 
-@dataclass(frozen=True)
-class TaskView:
-    """A task as it stands at one instant: what every rendering is made from."""
+class TaskView(NamedTuple):
+    """A task as it stands at one instant: what every rendering is made from (a tuple: one is made
+    for every answer about a task)."""
 
     task: Task
     status: str  # a documented status varname, e.g. RUNNING or COMPLETED
@@ -336,9 +336,8 @@ class MockBackend:
         workers = request.get("workers")
         task.workers = tuple(workers) if workers is not None else None
         task.webhook = request.get("webhook")
-        extras = {k: v for k, v in request.items() if k not in _INTERPRETED}
-        if extras:
-            task.extras = extras
+        if not request.keys() <= _INTERPRETED:
+            task.extras = {k: v for k, v in request.items() if k not in _INTERPRETED}
         if session is not None:
             task.session_id = session.id
             session.last_active = max(session.last_active, task.finishes_at)
@@ -357,8 +356,10 @@ class MockBackend:
         outcome, error = app.outcome, None
         if app.seconds_from_input:
             seconds = input_.get(app.seconds_from_input, app.default_seconds)
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
-                0 <= seconds <= app.max_seconds
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not (0 <= seconds <= app.max_seconds)
             ):
                 outcome = FAILED
                 error = f"input.{app.seconds_from_input} must be a number from 0 to {app.max_seconds:g}"
@@ -459,16 +460,15 @@ class MockBackend:
         return view
 
     # --- sessions ------------------------------------------------------------------------
-    def _session_for(
-        self, owner: str, app: str, request: Mapping[str, Any], now: float
-    ) -> Session | None:
+    def _session_for(self, owner: str, app: str, request: Mapping[str, Any], now: float) -> Session | None:
         name = request.get("session")
         timeout = request.get("session_timeout")
         if timeout is not None and name != "new":
             raise InvalidRequest('session_timeout is only allowed with session: "new"')
         workers: list[str] = request.get("workers") or []
         if name is None:
-            self._check_workers_free(workers, None, now)
+            if workers:
+                self._check_workers_free(workers, None, now)
             return None
         if name == "new":
             self._check_workers_free(workers, None, now)

@@ -20,12 +20,13 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from infsh_harness.mock.errors import MockError, RateLimited
+from infsh_harness.mock.errors import RateLimited
 from infsh_harness.mock.models import Clock
 
-__all__ = ["WINDOW_S", "Quota", "RateLimiter", "with_quota"]
+__all__ = ["WINDOW_S", "Quota", "RateLimiter"]
 
 WINDOW_S = 60.0
+_FRESH = (None, 0)  # a slot not seen yet: no window, no request counted
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
@@ -72,7 +73,8 @@ class RateLimiter:
         now = self.clock.now()
         window = math.floor(now / WINDOW_S)
         reset_at = int((window + 1) * WINDOW_S)
-        seen, count = self._windows.get((key, operation), (window, 0))
+        slot = (key, operation)
+        seen, count = self._windows.get(slot, _FRESH)
         if seen != window:
             count = 0
         if count >= limit:
@@ -81,14 +83,8 @@ class RateLimiter:
             raise RateLimited(
                 f"more than {limit} requests a minute; try again in {retry_after} s", retry_after, quota.headers
             )
-        self._windows[(key, operation)] = (window, count + 1)
+        self._windows[slot] = (window, count + 1)
         return Quota(limit, limit - count - 1, reset_at)
 
     def reset(self) -> None:
         self._windows.clear()
-
-
-def with_quota(exc: MockError, quota: Quota) -> MockError:
-    """``exc`` carrying the rate-limit headers too (an error answer of a limited operation)."""
-    exc.headers = (*exc.headers, *quota.headers)
-    return exc

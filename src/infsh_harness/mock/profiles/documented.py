@@ -29,7 +29,6 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 
 from infsh_harness.mock.config import SCOPES, MockConfig
-from infsh_harness.mock.errors import MockError
 from infsh_harness.mock.http import Request, Response, StreamingResponse
 from infsh_harness.mock.models import FAILED, ModelOptions, Task
 from infsh_harness.mock.profiles.documented_render import (
@@ -47,7 +46,6 @@ from infsh_harness.mock.profiles.profile import (
     Services,
     parse_bool,
 )
-from infsh_harness.mock.ratelimit import with_quota
 from infsh_harness.mock.stream import follow
 from infsh_harness.spec import Spec
 
@@ -98,8 +96,8 @@ class DocumentedRoutes:
 
     def table(self) -> dict[str, dict[str, Handler]]:
         return {
-            "run": {"POST": self.limited("runTask", self.run)},
-            "task": {"GET": self.limited("getTask", self.get_task)},
+            "run": {"POST": self.run},
+            "task": {"GET": self.get_task},
             "cancel": {"POST": self.cancel},
             "stream": {"GET": self.stream},
             "sessions": {"GET": self.list_sessions},
@@ -108,25 +106,16 @@ class DocumentedRoutes:
         }
 
     @staticmethod
-    def limited(operation: str, handler: Handler) -> Handler:
-        """``handler`` counted against the key's rate limit of ``operation`` (rules ``rate-limits``,
+    def count(mock: Services, request: Request, operation: str) -> None:
+        """Count the request against the key's rate limit of ``operation`` (rules ``rate-limits``,
         ``rate-limit-headers``): its answer, error or not, carries the quota's headers; over the
         limit, 429 ``rate_limited`` with them and ``Retry-After``."""
-
-        async def counted(mock: Services, request: Request) -> Response:
-            if not mock.limiter.limited(operation):
-                return await handler(mock, request)
-            quota = mock.limiter.take(request.owner, operation)
-            try:
-                response = await handler(mock, request)
-            except MockError as exc:
-                raise with_quota(exc, quota) from None
-            response.headers.extend(quota.headers)
-            return response
-
-        return counted
+        limiter = mock.limiter
+        if operation in limiter.limits:
+            request.answer_headers = limiter.take(request.owner, operation).headers
 
     async def run(self, mock: Services, request: Request) -> Response:
+        self.count(mock, request, "runTask")
         mock.backend.authorize(request.owner, EXECUTE)
         wait = parse_bool(request.query, "wait", default=True)
         task = mock.lifecycle.start(request.owner, self.validate_run(request.body))
@@ -139,6 +128,7 @@ class DocumentedRoutes:
         return mock.backend.get_task(request.owner, request.params["id"])
 
     async def get_task(self, mock: Services, request: Request) -> Response:
+        self.count(mock, request, "getTask")
         out = self.out(request)
         return out.ok(out.task(mock.backend.view(self._task(mock, request))))
 

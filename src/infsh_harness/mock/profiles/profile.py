@@ -53,9 +53,10 @@ _VERSION_HEADER = b"x-api-version"
 def api_version(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The API version a request asks for: ``"2"`` with ``X-API-Version: 2``, else ``"1"``, the
     default (the REST overview names no other value). Read from the raw headers, so that an error
-    found while reading the rest of the request is answered in the version asked for too."""
+    found while reading the rest of the request is answered in the version asked for too; their
+    names lowercased, as ASGI servers send them (and uvicorn's parser keeps them)."""
     for name, value in raw_headers:
-        if name.lower() == _VERSION_HEADER and value.strip() == b"2":
+        if name == _VERSION_HEADER and value.strip() == b"2":
             return "2"
     return DEFAULT_VERSION
 
@@ -111,19 +112,22 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 def read_json_object(body: bytes, what: str = "request body", max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
     """``body`` as a JSON object (UTF-8, at most ``max_depth`` levels deep), or ``BadRequest``."""
-    too_deep = BadRequest(f"{what} is nested deeper than {max_depth} levels", reason="body_too_deep")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "depth limit" in str(exc) or "recursion" in str(exc):
-            raise too_deep from None
+            raise _too_deep_error(what, max_depth) from None
         raise BadRequest(f"{what} is not valid JSON (UTF-8)") from None
     if not isinstance(data, dict):
         raise BadRequest(f"{what} must be a JSON object", reason="invalid_body")
     # a body cannot be deeper than its brackets are many: the walk runs only for bodies that might be
     if body.count(b"{") + body.count(b"[") > max_depth and _too_deep(data, max_depth):
-        raise too_deep
+        raise _too_deep_error(what, max_depth)
     return data
+
+
+def _too_deep_error(what: str, max_depth: int) -> BadRequest:
+    return BadRequest(f"{what} is nested deeper than {max_depth} levels", reason="body_too_deep")
 
 
 class RunValidator:
