@@ -6,7 +6,7 @@ import pytest
 
 from infsh_harness.mock.errors import RateLimited
 from infsh_harness.mock.models import FakeClock
-from infsh_harness.mock.ratelimit import RateLimiter
+from infsh_harness.mock.ratelimit import Headers, RateLimiter
 from infsh_harness.spec import load_spec
 
 SPEC = load_spec()
@@ -18,12 +18,20 @@ def limiter(limits: dict[str, int], start: float = 1_700_000_010.0) -> tuple[Rat
     return RateLimiter(limits, clock), clock
 
 
+def remaining(headers: Headers) -> int:
+    return int(dict(headers)[b"x-ratelimit-remaining"])
+
+
+def reset_at(headers: Headers) -> int:
+    return int(dict(headers)[b"x-ratelimit-reset"])
+
+
 def test_each_request_counts_down_and_the_reset_is_the_windows_end() -> None:
     limits, clock = limiter({"runTask": 3})
-    quotas = [limits.take("k", "runTask") for _ in range(3)]
-    assert [q.remaining for q in quotas] == [2, 1, 0]
-    assert {q.reset_at for q in quotas} == {1_700_000_040}  # the minute 1_699_999_980 .. 1_700_000_040
-    assert dict(quotas[0].headers) == {b"x-ratelimit-remaining": b"2", b"x-ratelimit-reset": b"1700000040"}
+    answers = [limits.take("k", "runTask") for _ in range(3)]
+    assert [remaining(h) for h in answers] == [2, 1, 0]
+    assert {reset_at(h) for h in answers} == {1_700_000_040}  # the minute 1_699_999_980 .. 1_700_000_040
+    assert dict(answers[0]) == {b"x-ratelimit-remaining": b"2", b"x-ratelimit-reset": b"1700000040"}
 
 
 def test_over_the_limit_is_429_with_the_headers_and_retry_after() -> None:
@@ -46,15 +54,15 @@ def test_the_next_window_starts_afresh() -> None:
     with pytest.raises(RateLimited):
         limits.take("k", "runTask")
     clock.advance(30)
-    quota = limits.take("k", "runTask")
-    assert (quota.remaining, quota.reset_at) == (0, 1_700_000_100)
+    headers = limits.take("k", "runTask")
+    assert (remaining(headers), reset_at(headers)) == (0, 1_700_000_100)
 
 
 def test_keys_and_operations_have_windows_of_their_own() -> None:
     limits, _ = limiter({"runTask": 1, "getTask": 1})
     limits.take("a", "runTask")
-    assert limits.take("b", "runTask").remaining == 0
-    assert limits.take("a", "getTask").remaining == 0
+    assert remaining(limits.take("b", "runTask")) == 0
+    assert remaining(limits.take("a", "getTask")) == 0
     assert not limits.limited("cancelTask")
 
 
@@ -69,4 +77,11 @@ def test_reset_forgets_every_window() -> None:
     limits, _ = limiter({"runTask": 1})
     limits.take("k", "runTask")
     limits.reset()
-    assert limits.take("k", "runTask").remaining == 0
+    assert remaining(limits.take("k", "runTask")) == 0
+
+
+def test_a_clock_that_goes_back_a_window_counts_in_that_window() -> None:
+    limits, clock = limiter({"runTask": 1})
+    limits.take("k", "runTask")
+    clock.advance(-60)
+    assert reset_at(limits.take("k", "runTask")) == 1_699_999_980

@@ -15,47 +15,41 @@ keys the mock accepts.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from infsh_harness.mock.errors import RateLimited
 from infsh_harness.mock.models import Clock
 
-__all__ = ["WINDOW_S", "Quota", "RateLimiter"]
+__all__ = ["WINDOW_S", "Headers", "RateLimiter"]
 
 WINDOW_S = 60.0
-_FRESH = (None, 0)  # a slot not seen yet: no window, no request counted
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
-class Quota(NamedTuple):
-    """What is left of one key's window for one operation, after a request was counted (a tuple:
-    one is made for every answer of a limited operation)."""
+class _Window:
+    """One key's current window for one operation: its bounds, its limit, the requests counted."""
 
-    limit: int
-    remaining: int
-    reset_at: int  # Unix seconds
+    __slots__ = ("start", "reset_at", "limit", "count", "reset_header")
 
-    @property
-    def headers(self) -> Headers:
-        return ((b"x-ratelimit-remaining", str(self.remaining).encode()), _reset_header(self.reset_at))
-
-
-@functools.lru_cache(maxsize=64)
-def _reset_header(reset_at: int) -> tuple[bytes, bytes]:
-    """The ``X-RateLimit-Reset`` header of a window (the same for every request of the minute)."""
-    return (b"x-ratelimit-reset", str(reset_at).encode())
+    def __init__(self, now: float, limit: int) -> None:
+        window = math.floor(now / WINDOW_S)
+        self.start = window * WINDOW_S
+        self.reset_at = int((window + 1) * WINDOW_S)  # Unix seconds
+        self.limit = limit
+        self.count = 0
+        self.reset_header = (b"x-ratelimit-reset", str(self.reset_at).encode())
 
 
 class RateLimiter:
-    """``take(key, operation)`` counts a request: its ``Quota``, or ``RateLimited`` over the limit."""
+    """``take(key, operation)`` counts a request: the headers its answer carries, or ``RateLimited``
+    over the limit. Every answer of a limited operation counts one, so this costs a dict lookup and
+    one formatted number."""
 
     def __init__(self, limits: Mapping[str, int], clock: Clock) -> None:
         self.limits = dict(limits)  # operation id -> requests per window
         self.clock = clock
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}  # (key, operation) -> (window, count)
+        self._windows: dict[tuple[str, str], _Window] = {}  # (key, operation) -> its current window
 
     @classmethod
     def scaled(
@@ -68,23 +62,21 @@ class RateLimiter:
     def limited(self, operation: str) -> bool:
         return operation in self.limits
 
-    def take(self, key: str, operation: str) -> Quota:
-        limit = self.limits[operation]
+    def take(self, key: str, operation: str) -> Headers:
         now = self.clock.now()
-        window = math.floor(now / WINDOW_S)
-        reset_at = int((window + 1) * WINDOW_S)
         slot = (key, operation)
-        seen, count = self._windows.get(slot, _FRESH)
-        if seen != window:
-            count = 0
-        if count >= limit:
-            quota = Quota(limit, 0, reset_at)
-            retry_after = max(1, math.ceil(reset_at - now))
+        window = self._windows.get(slot)
+        if window is None or not window.start <= now < window.reset_at:
+            window = self._windows[slot] = _Window(now, self.limits[operation])
+        if window.count >= window.limit:
+            retry_after = max(1, math.ceil(window.reset_at - now))
             raise RateLimited(
-                f"more than {limit} requests a minute; try again in {retry_after} s", retry_after, quota.headers
+                f"more than {window.limit} requests a minute; try again in {retry_after} s",
+                retry_after,
+                ((b"x-ratelimit-remaining", b"0"), window.reset_header),
             )
-        self._windows[slot] = (window, count + 1)
-        return Quota(limit, limit - count - 1, reset_at)
+        window.count += 1
+        return ((b"x-ratelimit-remaining", str(window.limit - window.count).encode()), window.reset_header)
 
     def reset(self) -> None:
         self._windows.clear()

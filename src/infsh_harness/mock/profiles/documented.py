@@ -112,7 +112,7 @@ class DocumentedRoutes:
         limit, 429 ``rate_limited`` with them and ``Retry-After``."""
         limiter = mock.limiter
         if operation in limiter.limits:
-            request.answer_headers = limiter.take(request.owner, operation).headers
+            request.answer_headers = limiter.take(request.owner, operation)
 
     async def run(self, mock: Services, request: Request) -> Response:
         self.count(mock, request, "runTask")
