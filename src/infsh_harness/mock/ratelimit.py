@@ -59,9 +59,6 @@ class RateLimiter:
         limits = {op: max(1, math.floor(n * scale)) for op, n in documented.items()}
         return cls({**limits, **overrides}, clock)
 
-    def limited(self, operation: str) -> bool:
-        return operation in self.limits
-
     def take(self, key: str, operation: str) -> Headers:
         now = self.clock.now()
         slot = (key, operation)
