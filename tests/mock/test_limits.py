@@ -171,6 +171,26 @@ def test_oversized_request_line_and_headers_get_431(where: str) -> None:
         assert closed_by_server(sock)
 
 
+def test_a_request_pipelined_behind_a_refused_one_is_not_served() -> None:
+    big = "a" * (LIMITS.max_header_bytes + 1)
+
+    def remaining(address: tuple[str, int]) -> int:  # a task read counts against the key's quota
+        with connect(address) as sock:
+            sock.sendall(GET)
+            status, headers, _ = read_response(sock)
+            assert status == 404
+            return int(headers["x-ratelimit-remaining"])
+
+    with mock() as address:
+        before = remaining(address)
+        with connect(address) as sock:
+            sock.sendall(f"GET /tasks/task_x HTTP/1.1\r\nhost: mock\r\nx-big: {big}\r\n\r\n".encode() + GET)
+            assert read_response(sock)[0] == 431
+            assert closed_by_server(sock)
+        time.sleep(0.2)  # a read served behind the refusal would have been counted by now
+        assert remaining(address) == before - 1  # this read only
+
+
 def test_headers_just_under_the_limit_are_served() -> None:
     filler = "a" * (LIMITS.max_header_bytes - len(GET) - 200)
     request = GET.replace(b"\r\n\r\n", f"\r\nx-filler: {filler}\r\n\r\n".encode())

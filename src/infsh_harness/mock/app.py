@@ -84,10 +84,10 @@ class MockApp:
             request.version = version
             message = await receive()
             body: bytes = message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                raise self._too_large()
             if message.get("more_body"):
                 body = await self._read_more_body(receive, body)
-            elif len(body) > self.max_body_bytes:
-                raise self._too_large()
             request.body = body
             if request.path.startswith(PREFIX):
                 response = await self.control.handle(request)
@@ -163,8 +163,6 @@ class MockApp:
     async def _read_more_body(self, receive: Receive, body: bytes) -> bytes:
         """The rest of a body that came in more than one message (the usual one came whole)."""
         limit = self.max_body_bytes
-        if len(body) > limit:
-            raise self._too_large()
         chunks: list[bytes] = [body]
         size = len(body)
         while True:

@@ -39,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from infsh_harness.mock.http import Headers
+
 __all__ = [
     "AppMismatch",
     "BadRequest",
@@ -64,7 +66,6 @@ __all__ = [
     "WorkerLeased",
 ]
 
-Headers = tuple[tuple[bytes, bytes], ...]
 
 
 class MockError(Exception):

@@ -8,9 +8,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JSON", "Request", "Response", "StreamingResponse"]
+__all__ = ["JSON", "Headers", "Request", "Response", "StreamingResponse"]
 
 JSON = "application/json"
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass(slots=True)
@@ -24,7 +25,7 @@ class Request:
     owner: str = field(default="", repr=False)  # the key the request acts as, once authenticated
     version: str = "1"  # the API version asked for (``profiles.profile.api_version``)
     # headers the answer carries whatever it is, success or error (a rate-limited operation's quota)
-    answer_headers: tuple[tuple[bytes, bytes], ...] = ()
+    answer_headers: Headers = ()
 
 
 @dataclass(slots=True)

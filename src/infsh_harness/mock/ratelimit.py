@@ -19,23 +19,22 @@ import math
 from collections.abc import Mapping
 
 from infsh_harness.mock.errors import RateLimited
+from infsh_harness.mock.http import Headers
 from infsh_harness.mock.models import Clock
 
 __all__ = ["WINDOW_S", "Headers", "RateLimiter"]
 
 WINDOW_S = 60.0
-Headers = tuple[tuple[bytes, bytes], ...]
+_REMAINING = b"x-ratelimit-remaining"
 
 
 class _Window:
-    """One key's current window for one operation: its bounds, its limit, the requests counted."""
+    """One key's current window for one operation: its end, its limit, the requests counted."""
 
-    __slots__ = ("start", "reset_at", "limit", "count", "reset_header")
+    __slots__ = ("reset_at", "limit", "count", "reset_header")
 
     def __init__(self, now: float, limit: int) -> None:
-        window = math.floor(now / WINDOW_S)
-        self.start = window * WINDOW_S
-        self.reset_at = int((window + 1) * WINDOW_S)  # Unix seconds
+        self.reset_at = int((math.floor(now / WINDOW_S) + 1) * WINDOW_S)  # Unix seconds
         self.limit = limit
         self.count = 0
         self.reset_header = (b"x-ratelimit-reset", str(self.reset_at).encode())
@@ -63,17 +62,17 @@ class RateLimiter:
         now = self.clock.now()
         slot = (key, operation)
         window = self._windows.get(slot)
-        if window is None or not window.start <= now < window.reset_at:
+        if window is None or not window.reset_at - WINDOW_S <= now < window.reset_at:
             window = self._windows[slot] = _Window(now, self.limits[operation])
         if window.count >= window.limit:
             retry_after = max(1, math.ceil(window.reset_at - now))
             raise RateLimited(
                 f"more than {window.limit} requests a minute; try again in {retry_after} s",
                 retry_after,
-                ((b"x-ratelimit-remaining", b"0"), window.reset_header),
+                ((_REMAINING, b"0"), window.reset_header),
             )
         window.count += 1
-        return ((b"x-ratelimit-remaining", str(window.limit - window.count).encode()), window.reset_header)
+        return ((_REMAINING, str(window.limit - window.count).encode()), window.reset_header)
 
     def reset(self) -> None:
         self._windows.clear()
